@@ -1,0 +1,1 @@
+"""Subcommands of the ``cxtradeoff`` command line, one module each."""
