@@ -107,14 +107,31 @@ def ensure_chromium() -> str | None:
     found = find_chromium()
     if found or os.environ.get(ENV_VAR):
         return found
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and _is_debian_like() and shutil.which("apt-get"):
+    if (
+        hasattr(os, "geteuid")
+        and os.geteuid() == 0
+        and _is_debian_like()
+        and shutil.which("apt-get")
+    ):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         ok = subprocess.run(["apt-get", "update", "-qq"], env=env, check=False).returncode == 0
-        ok = ok and subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-dejavu-core"],
-            env=env,
-            check=False,
-        ).returncode == 0
+        ok = (
+            ok
+            and subprocess.run(
+                [
+                    "apt-get",
+                    "install",
+                    "-y",
+                    "-qq",
+                    "--no-install-recommends",
+                    "chromium",
+                    "fonts-dejavu-core",
+                ],
+                env=env,
+                check=False,
+            ).returncode
+            == 0
+        )
         found = find_chromium()
         if found:
             return found

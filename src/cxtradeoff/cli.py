@@ -17,10 +17,7 @@ from cxtradeoff import __version__
 from cxtradeoff.errors import CxTradeoffError
 
 #: subcommand modules, in the order ``--help`` lists them
-COMMANDS: tuple[str, ...] = (
-    "cxtradeoff.commands.evidence",
-    "cxtradeoff.commands.render",
-)
+COMMANDS: tuple[str, ...] = ("cxtradeoff.commands.build",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,192 @@
+"""``cxtradeoff build``: rebuild every report that needs it (what ``make report`` runs).
+
+Exit status: 0 all reports built or up to date; 1 a report failed (the others are
+built and the last good copy of the failed one stays); 2 the configuration or the
+command line is wrong; 3 PDFs were asked for and no Chromium exists; 75 another build
+held the lock for longer than ``--wait``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from cxtradeoff.errors import ConfigError
+from cxtradeoff.paths import REPORTS_CONFIG, REPORTS_DIR
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "build",
+        help="build the reports (HTML, PDF, landing page), only those whose inputs changed",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--config", type=Path, default=REPORTS_CONFIG, help="report configuration (YAML)"
+    )
+    p.add_argument("--only", nargs="+", default=[], metavar="NAME", help="build only these reports")
+    p.add_argument(
+        "--jobs", "-j", type=int, default=None, help="notebooks run at once (default: cores)"
+    )
+    p.add_argument("--force", action="store_true", help="rebuild every report whatever its inputs")
+    p.add_argument("--formats", default=None, help="comma-separated: html,pdf (default both)")
+    p.add_argument("--out", type=Path, default=REPORTS_DIR, help="output folder (default reports/)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter on every report whose notebook declares it (e.g. draws=2000)",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another build to finish (default: do not wait)",
+    )
+    p.add_argument(
+        "--keep",
+        type=int,
+        default=10,
+        metavar="N",
+        help="dated archives of past builds to keep under OUT/archive (0: none)",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="show per-cell progress")
+    p.set_defaults(func=run)
+
+
+def _parse_params(items: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--param {item!r}: expected NAME=VALUE")
+        try:
+            params[name.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--param {name}: cannot read value {value!r}: {exc}") from None
+    return params
+
+
+def _parse_formats(value: str | None) -> tuple[tuple[str, ...], bool]:
+    if value is None:
+        return ("html", "pdf"), False
+    formats = tuple(f.strip().lower() for f in value.split(",") if f.strip())
+    bad = [f for f in formats if f not in {"html", "pdf"}]
+    if bad or not formats:
+        raise ConfigError(f"--formats {value!r}: expected html, pdf or html,pdf")
+    return formats, True
+
+
+class Display:
+    """Progress on a terminal (a bar), plain time-stamped lines otherwise (cron, CI)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.bar: Any = None
+
+    def __call__(self, event: Any) -> None:
+        if event.kind == "plan":
+            if self.tty and event.total:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=event.total, unit="report", file=self.stream, leave=True)
+            else:
+                self.line(f"{event.total} report(s) to build")
+            return
+        text = {
+            "start": f"{event.report}: started",
+            "done": f"{event.report}: {event.status} in {event.duration_s:.1f} s"
+            + (f" - {event.message}" if event.message else ""),
+            "skip": f"{event.report}: up to date",
+            "cell": f"{event.report}: {event.message}",
+        }[event.kind]
+        if self.bar is not None:
+            if event.kind == "done":
+                self.bar.update(1)
+            self.bar.set_postfix_str(text[:60])
+            if event.kind in {"done", "cell"} and (
+                event.status not in {"ok", ""} or event.kind == "cell"
+            ):
+                self.bar.write(text, file=self.stream)
+        else:
+            self.line(text)
+
+    def line(self, text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def summary_table(outcome: Any) -> str:
+    """A plain-text table: report, status, duration, and where to look when it failed."""
+    rows = [("report", "status", "duration")]
+    rows += [
+        (o.name, o.status, f"{o.duration_s:.1f} s" if o.duration_s else "-")
+        for o in outcome.outcomes
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for o in outcome.failed:
+        lines.append(f"{o.name}: {o.error}")
+        if o.failed_notebook:
+            lines.append(f"{o.name}: executed notebook with the error kept at {o.failed_notebook}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cxtradeoff.browser import find_chromium
+    from cxtradeoff.build import build
+    from cxtradeoff.config import load_config
+
+    formats, explicit = _parse_formats(args.formats)
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs {args.jobs}: expected a number of notebooks >= 1")
+    if args.keep < 0:
+        raise ConfigError(f"--keep {args.keep}: expected 0 or more")
+    config = load_config(args.config, overrides=_parse_params(args.param))
+    if "pdf" in formats and find_chromium() is None:
+        if explicit:
+            from cxtradeoff.browser import require_chromium
+
+            require_chromium()  # raises with what to install
+        print(
+            "cxtradeoff build: warning: no Chromium found, so PDFs are skipped and HTML built. "
+            "Install Debian's 'chromium' package, run 'python -m playwright install chromium', "
+            "or set CXTRADEOFF_CHROMIUM.",
+            file=sys.stderr,
+        )
+        formats = tuple(f for f in formats if f != "pdf") or ("html",)
+    display = Display(sys.stderr)
+    try:
+        outcome = build(
+            config,
+            out_dir=args.out,
+            only=args.only,
+            jobs=args.jobs,
+            force=args.force,
+            formats=formats,
+            wait_s=args.wait,
+            keep=args.keep,
+            verbose=args.verbose,
+            progress=display,
+        )
+    finally:
+        display.close()
+    if not outcome.wrote:
+        print(f"Nothing to do: every report in {outcome.out_dir} is up to date.")
+        return 0
+    print(summary_table(outcome))
+    print(f"Reports in {outcome.out_dir}; landing page {outcome.out_dir / 'index.html'}")
+    return outcome.exit_code

@@ -1,0 +1,364 @@
+"""Execute a notebook with papermill and render it to self-contained HTML and to PDF.
+
+Every output is first written into a staging folder and moved into place only when it is
+complete, so a failed or interrupted render never deletes or half-overwrites the last
+good report.
+
+Kernels talk to papermill over ``ipc`` (Unix sockets in the staging folder) rather than
+TCP ports, so several notebooks can run at once without the port race that makes
+kernels fail with "address already in use".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
+from cxtradeoff.errors import RenderError
+from cxtradeoff.paths import KERNEL_NAME, PACKAGE_DIR
+
+TEMPLATE_DIR = PACKAGE_DIR / "templates"
+TEMPLATE_NAME = "cxtradeoff"
+FORMATS: tuple[str, ...] = ("html", "pdf")
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def move_into_place(src: Path, dest: Path) -> None:
+    """Move a finished file into place atomically (copy first when on another file system)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(src, dest)
+    except OSError:
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+        os.close(fd)
+        shutil.copyfile(src, tmp)
+        Path(tmp).chmod(0o666 & ~_UMASK)
+        os.replace(tmp, dest)
+        src.unlink()
+
+
+# --------------------------------------------------------------------------- execute
+
+
+def _failing_cell(nb: Any) -> tuple[int | None, str]:
+    """Return the index and a one-line error of the first cell whose output is an error."""
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return index, f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+    return None, ""
+
+
+def execute_notebook(
+    notebook: Path,
+    output: Path,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    kernel_name: str = KERNEL_NAME,
+    cwd: Path | None = None,
+    log_output: bool = False,
+    execution_timeout: int = 600,
+) -> None:
+    """Run ``notebook`` in a Jupyter kernel through papermill and save it to ``output``.
+
+    Parameters
+    ----------
+    notebook
+        The notebook to run; its cell tagged ``parameters`` receives ``parameters``.
+    output
+        Where the executed notebook is written (also on failure, with the error in it).
+    kernel_name
+        The Jupyter kernel; the project's own kernel by default.
+    cwd
+        Working folder of the kernel; the notebook's folder by default.
+
+    Raises
+    ------
+    RenderError
+        The notebook raised: the message names the notebook and the failing cell.
+    """
+    import papermill as pm
+    from jupyter_client.manager import AsyncKernelManager
+
+    if not notebook.is_file():
+        raise RenderError(f"{notebook}: notebook not found")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    sockets = Path(tempfile.mkdtemp(prefix="cxk-"))
+    km = AsyncKernelManager(
+        kernel_name=kernel_name,
+        transport="ipc",
+        ip=str(sockets / "k"),
+        connection_file=str(sockets / "kernel.json"),
+    )
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=dict(parameters or {}),
+            kernel_name=kernel_name,
+            cwd=str(cwd or notebook.parent),
+            progress_bar=False,
+            log_output=log_output,
+            execution_timeout=execution_timeout,
+            km=km,
+        )
+    except pm.PapermillExecutionError as exc:
+        first_line = (exc.source or "").strip().splitlines()[:1]
+        raise RenderError(
+            f"{notebook.name}: cell {exc.cell_index} (execution count {exc.exec_count}"
+            f"{', ' + repr(first_line[0][:60]) if first_line else ''}) failed with "
+            f"{exc.ename}: {exc.evalue} (executed copy: {output})"
+        ) from None
+    except Exception as exc:  # kernel died, missing kernel, bad parameters...
+        raise RenderError(f"{notebook.name}: could not be executed: {exc}") from exc
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def notebook_to_html(executed: Path, *, title: str | None = None) -> str:
+    """Render an executed notebook to one self-contained HTML page with code hidden.
+
+    Images are embedded as data URIs and the page loads nothing from any other host
+    (no MathJax, RequireJS, widget or Mermaid scripts; a Content-Security-Policy that
+    allows only inline styles and data: images).
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(executed), as_version=4)
+    if title:
+        nb.metadata["title"] = title
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    return str(body)
+
+
+# --------------------------------------------------------------------------- PDF
+
+_HEADER = (
+    '<div style="font-size:8px;width:100%;padding:0 12mm;color:#555;'
+    'font-family:DejaVu Sans,sans-serif;display:flex;justify-content:space-between">'
+    "<span>{title}</span><span>{subtitle}</span></div>"
+)
+_FOOTER = (
+    '<div style="font-size:8px;width:100%;padding:0 12mm;color:#555;'
+    'font-family:DejaVu Sans,sans-serif;text-align:right">'
+    'Page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
+)
+
+
+class PdfPrinter:
+    """A headless Chromium, driven by Playwright, that prints HTML files to A4 PDFs.
+
+    Use it as a context manager; one browser serves every report of a build.
+
+    Examples
+    --------
+    >>> with PdfPrinter() as printer:  # doctest: +SKIP
+    ...     printer.print_pdf(Path("r.html"), Path("r.pdf"), title="Report")
+    """
+
+    def __init__(self, *, executable: str | None = None, block_network: bool = True) -> None:
+        self.executable = executable or require_chromium()
+        self.block_network = block_network
+        self._pw: Any = None
+        self._browser: Any = None
+
+    def __enter__(self) -> PdfPrinter:
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        try:
+            self._browser = self._pw.chromium.launch(
+                executable_path=self.executable, args=list(CHROMIUM_ARGS), headless=True
+            )
+        except Exception as exc:
+            self._pw.stop()
+            raise RenderError(f"could not start Chromium at {self.executable}: {exc}") from exc
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(Exception):
+            if self._browser is not None:
+                self._browser.close()
+        with contextlib.suppress(Exception):
+            if self._pw is not None:
+                self._pw.stop()
+
+    @property
+    def browser_version(self) -> str:
+        """The version Chromium reports, e.g. ``156.0.8078.73``."""
+        return str(self._browser.version) if self._browser is not None else ""
+
+    def print_pdf(self, html_path: Path, pdf_path: Path, *, title: str, subtitle: str = "") -> None:
+        """Print ``html_path`` to ``pdf_path`` (A4, title block, page numbers), atomically."""
+        if self._browser is None:
+            raise RenderError("PdfPrinter must be used as a context manager")
+        page = self._browser.new_page()
+        try:
+            if self.block_network:
+                page.route(
+                    "**/*",
+                    lambda route: (
+                        route.continue_()
+                        if route.request.url.startswith(("file:", "data:"))
+                        else route.abort()
+                    ),
+                )
+            page.goto(html_path.resolve().as_uri(), wait_until="load")
+            page.emulate_media(media="print")
+            header = _HEADER.format(title=html.escape(title), subtitle=html.escape(subtitle))
+            data = page.pdf(
+                format="A4",
+                print_background=True,
+                display_header_footer=True,
+                header_template=header,
+                footer_template=_FOOTER,
+                margin={"top": "18mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
+            )
+        finally:
+            page.close()
+        atomic_write_bytes(pdf_path, data)
+
+
+# --------------------------------------------------------------------------- one report
+
+
+@dataclass
+class RenderResult:
+    """What one render produced, with paths relative to nothing (absolute)."""
+
+    name: str
+    status: str  # "ok" or "failed"
+    outputs: dict[str, Path] = field(default_factory=dict)
+    error: str | None = None
+    failed_notebook: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def staging_dir(out_dir: Path, name: str) -> Iterator[Path]:
+    """A private folder beside ``out_dir`` for one render, removed afterwards."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".staging-{name}-", dir=out_dir))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def render_report(
+    notebook: Path,
+    *,
+    name: str,
+    out_dir: Path,
+    parameters: Mapping[str, Any] | None = None,
+    formats: tuple[str, ...] = FORMATS,
+    title: str | None = None,
+    subtitle: str = "",
+    kernel_name: str = KERNEL_NAME,
+    printer: PdfPrinter | None = None,
+    log_output: bool = False,
+    extra_outputs: Callable[[Path], dict[str, Path]] | None = None,
+) -> RenderResult:
+    """Execute ``notebook`` and write ``<name>.ipynb``, ``.html`` and ``.pdf`` into ``out_dir``.
+
+    Nothing in ``out_dir`` changes unless the notebook ran: on failure the executed copy
+    with the error goes to ``out_dir/failed/<name>.ipynb`` and the previous report stays.
+    ``extra_outputs(stage)`` may name further files the notebook wrote into the staging
+    folder (e.g. a results file); they are moved into place with the rest.
+    """
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise RenderError(f"unknown format(s) {sorted(unknown)}; expected some of {list(FORMATS)}")
+    result = RenderResult(name=name, status="failed")
+    with staging_dir(out_dir, name) as stage:
+        executed = stage / f"{name}.ipynb"
+        try:
+            execute_notebook(
+                notebook,
+                executed,
+                parameters=parameters,
+                kernel_name=kernel_name,
+                log_output=log_output,
+            )
+        except RenderError as exc:
+            result.error = str(exc).replace(
+                str(executed), str(out_dir / "failed" / f"{name}.ipynb")
+            )
+            if executed.exists():
+                failed = out_dir / "failed" / f"{name}.ipynb"
+                move_into_place(executed, failed)
+                result.failed_notebook = failed
+            return result
+
+        staged: dict[str, Path] = {"notebook": executed}
+        if "html" in formats or "pdf" in formats:
+            html_path = stage / f"{name}.html"
+            atomic_write_text(html_path, notebook_to_html(executed, title=title))
+            staged["html"] = html_path
+        if "pdf" in formats:
+            pdf_path = stage / f"{name}.pdf"
+            if printer is not None:
+                printer.print_pdf(staged["html"], pdf_path, title=title or name, subtitle=subtitle)
+            else:
+                with PdfPrinter() as own:
+                    own.print_pdf(staged["html"], pdf_path, title=title or name, subtitle=subtitle)
+            staged["pdf"] = pdf_path
+            if "html" not in formats:
+                del staged["html"]
+        if extra_outputs is not None:
+            staged.update(extra_outputs(stage))
+
+        for kind, path in staged.items():
+            dest = out_dir / path.name
+            move_into_place(path, dest)
+            result.outputs[kind] = dest
+        stale = out_dir / "failed" / f"{name}.ipynb"
+        stale.unlink(missing_ok=True)
+        result.status = "ok"
+    return result
