@@ -17,7 +17,9 @@ from cxtradeoff import __version__
 from cxtradeoff.errors import CxTradeoffError
 
 #: subcommand modules, in the order ``--help`` lists them
-COMMANDS: tuple[str, ...] = ("cxtradeoff.commands.build",)
+COMMANDS: tuple[str, ...] = (
+    "cxtradeoff.commands.build",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
