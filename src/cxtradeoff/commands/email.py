@@ -1,0 +1,178 @@
+"""``cxtradeoff email``: send the built PDF reports with their headline numbers.
+
+Exit status: 0 sent (or everything already sent), 2 usage or configuration error,
+4 delivery failure (including recipients the server refused).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from cxtradeoff import paths
+from cxtradeoff.emailer import (
+    DELIVERY_EXIT_CODE,
+    ENV_PREFIX,
+    SETTING_KEYS,
+    dry_run_sender,
+    env_var,
+    load_smtp_settings,
+    send_reports,
+    write_dry_run,
+)
+
+_SETTINGS_HELP = ", ".join(env_var(k) for k in SETTING_KEYS)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``email`` subcommand."""
+    parser = subparsers.add_parser(
+        "email",
+        help="e-mail the built PDF reports with their headline numbers",
+        description=(
+            "E-mail the PDF reports of the last build (manifest.json in the reports "
+            "directory), with their headline numbers in the message. A build is sent to a "
+            "recipient once; --resend sends it again."
+        ),
+        epilog=(
+            f"SMTP settings come from the environment ({_SETTINGS_HELP}) or from the "
+            "'smtp:' section of the config file with the same names in lower case "
+            "(host, port, ...); the environment wins. SECURITY is starttls (default), ssl "
+            "or none. CAFILE is a PEM file of extra certificate authorities to trust. "
+            "Exit status: 0 sent or already sent, 2 usage or configuration error, "
+            f"{DELIVERY_EXIT_CODE} delivery failure."
+        ),
+    )
+    parser.add_argument(
+        "--to",
+        dest="to",
+        action="append",
+        required=True,
+        metavar="ADDRESS",
+        help="recipient; repeat for several",
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--report",
+        dest="reports",
+        action="append",
+        metavar="NAME",
+        help="report to send (repeatable); refused if it failed or has no PDF",
+    )
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help="send every report with a PDF and list the others as unavailable (default)",
+    )
+    parser.add_argument("--subject", help="subject line (default: names the report or count)")
+    parser.add_argument(
+        "--dry-run",
+        type=Path,
+        metavar="FILE.eml",
+        help="write the message to FILE.eml instead of sending; needs no SMTP settings "
+        "and ignores the sent log",
+    )
+    parser.add_argument(
+        "--resend",
+        action="store_true",
+        help="send even to recipients who already received this build",
+    )
+    parser.add_argument(
+        "--reports-dir",
+        type=Path,
+        default=paths.REPORTS_DIR,
+        metavar="DIR",
+        help="directory holding manifest.json and the PDFs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=paths.REPORTS_CONFIG,
+        metavar="FILE",
+        help="YAML file whose 'smtp:' section holds settings (default: %(default)s; "
+        "may be absent)",
+    )
+    parser.set_defaults(func=run)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
+def _notice_handler() -> logging.Handler | None:
+    """Show the library's retry notices on standard error unless logging is configured."""
+    log = logging.getLogger("cxtradeoff.email")
+    if log.handlers or logging.getLogger().handlers:
+        return None
+    handler = _StderrHandler()
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("cxtradeoff email: %(message)s"))
+    log.addHandler(handler)
+    return handler
+
+
+def run(args: argparse.Namespace) -> int:
+    """Send (or write) the message and print a summary; return the exit status."""
+    report_names = args.reports  # None means all
+    environ = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+
+    if args.dry_run is not None:
+        path, msg = write_dry_run(
+            args.dry_run,
+            reports_dir=args.reports_dir,
+            recipients=args.to,
+            report_names=report_names,
+            sender=dry_run_sender(environ=environ, config_path=args.config),
+            subject=args.subject,
+        )
+        attachments = [p.get_filename() for p in msg.iter_attachments()]
+        print(f"Dry run: wrote {path} (not sent).")
+        print(f"  To: {msg['To']}")
+        print(f"  Subject: {msg['Subject']}")
+        print(f"  Attached: {', '.join(attachments)}")
+        return 0
+
+    settings = load_smtp_settings(environ=environ, config_path=args.config)
+    handler = _notice_handler()
+    try:
+        summary = send_reports(
+            reports_dir=args.reports_dir,
+            recipients=args.to,
+            report_names=report_names,
+            settings=settings,
+            subject=args.subject,
+            resend=args.resend,
+        )
+    finally:
+        if handler is not None:
+            logging.getLogger("cxtradeoff.email").removeHandler(handler)
+
+    for name, why in summary.unavailable:
+        print(f"Not attached: {name} ({why}).")
+    for rcpt, names, message_id in summary.sent:
+        print(f"Sent build {summary.build_id} to {rcpt}: {', '.join(names)} {message_id}")
+    for rcpt, names in summary.skipped:
+        print(
+            f"Skipped {rcpt}: already sent build {summary.build_id} ({', '.join(names)}); "
+            "use --resend to send again."
+        )
+    for rcpt, code, reply in summary.refused:
+        print(f"Refused by the server: {rcpt} ({code} {reply}); not sent.", file=sys.stderr)
+    if summary.failure is not None:
+        raise summary.failure
+    if summary.refused:
+        return DELIVERY_EXIT_CODE
+    if not summary.sent:
+        print(f"Nothing to send: every recipient already has build {summary.build_id}.")
+    return 0
