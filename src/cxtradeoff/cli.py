@@ -19,6 +19,7 @@ from cxtradeoff.errors import CxTradeoffError
 #: subcommand modules, in the order ``--help`` lists them
 COMMANDS: tuple[str, ...] = (
     "cxtradeoff.commands.build",
+    "cxtradeoff.commands.email",
 )
 
 
