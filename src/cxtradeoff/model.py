@@ -23,11 +23,18 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any
 
 import annotated_types
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from cxtradeoff.errors import ParameterError
 
@@ -275,6 +282,27 @@ def parameters_from_mapping(values: Mapping[str, Any]) -> Parameters:
     except ValidationError as exc:
         problems = [_describe_error(e) for e in exc.errors()]
         raise ParameterError("invalid parameters: " + "; ".join(problems)) from None
+
+
+def validate_value(name: str, value: Any) -> Any:
+    """Check one parameter's value against its type and range (not the cross-checks).
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter, the value and the allowed range.
+    """
+    _check_known([name])
+    info = Parameters.model_fields[name]
+    adapter = TypeAdapter(
+        Annotated[info.annotation, info], config=ConfigDict(strict=True, allow_inf_nan=False)
+    )
+    try:
+        return adapter.validate_python(_plain(value))
+    except ValidationError:
+        raise ParameterError(
+            f"{name} = {value!r} is not allowed; expected {allowed_range(name)}"
+        ) from None
 
 
 def parse_value(name: str, text: str) -> int | float | bool | None:

@@ -1,0 +1,333 @@
+"""Company profiles: illustrative parameter sets, each value with its basis.
+
+``data/company_profiles.csv`` is tidy and long: one row per (profile, parameter)::
+
+    profile,display_name,currency,parameter,value,basis
+    telecom,Telecom operator (illustrative),EUR,customers,8000000,assumption: ...
+
+``display_name`` and ``currency`` repeat on every row of a profile (and must agree);
+``value`` is text parsed by the parameter's type (``true``/``false`` for flags, empty
+for an optional extension's default); ``basis`` is a one-line source or
+``assumption: ...``. Every MODEL.md input must appear once per profile. The file is
+checked on load: structure with pandera, values with the model's own parameter
+rules; every problem is reported at once, naming the file, the CSV line and the
+column. ``display_name`` is free text and is never treated as markup here.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from cxtradeoff import paths
+from cxtradeoff.errors import DataValidationError, ParameterError
+from cxtradeoff.model import (
+    EXTENSION_INPUTS,
+    MODEL_INPUTS,
+    PARAMETER_NAMES,
+    Parameters,
+    parameters_from_mapping,
+    parse_value,
+    suggest,
+    validate_value,
+)
+
+COLUMNS: tuple[str, ...] = ("profile", "display_name", "currency", "parameter", "value", "basis")
+
+#: what each column expects, in words (used in error messages)
+COLUMN_RULES: Mapping[str, str] = MappingProxyType(
+    {
+        "profile": "an id of lowercase letters, digits and '_', starting with a letter",
+        "display_name": "non-empty free text",
+        "currency": "a three-letter ISO 4217 code in capitals, e.g. EUR",
+        "parameter": "a model parameter name",
+        "value": "the parameter's value",
+        "basis": "a one-line source, or 'assumption: ...'",
+    }
+)
+
+
+class ProfileRowSchema(pa.DataFrameModel):
+    """Structure of one row of the profiles file (all columns are text)."""
+
+    profile: Series[str] = pa.Field(str_matches=r"^[a-z][a-z0-9_]*$")
+    display_name: Series[str] = pa.Field(str_matches=r"\S")
+    currency: Series[str] = pa.Field(str_matches=r"^[A-Z]{3}$")
+    parameter: Series[str]
+    value: Series[str]
+    basis: Series[str] = pa.Field(str_matches=r"\S")
+
+    class Config:
+        strict = True
+        coerce = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One company: its validated parameters and the basis of each value."""
+
+    id: str
+    display_name: str
+    currency: str
+    parameters: Parameters
+    basis: Mapping[str, str]
+
+    def basis_of(self, name: str) -> str:
+        """The recorded basis of a parameter, or the default's note for an extension."""
+        if name in self.basis:
+            return self.basis[name]
+        return "default of the model (docs/model.md)"
+
+
+def _read_rows(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Read the CSV as text; the index is the CSV line number of each row."""
+    problems: list[str] = []
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise DataValidationError(path, [f"cannot read the file: {exc.strerror}"]) from None
+    with handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise DataValidationError(path, ["the file is empty; expected a header line"])
+        header = [h.strip() for h in header]
+        records: list[list[str]] = []
+        lines: list[int] = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                problems.append(
+                    f"{path}: line {reader.line_num}: {len(row)} fields, expected {len(header)}"
+                    f" ({', '.join(header)})"
+                )
+                row = (row + [""] * len(header))[: len(header)]
+            records.append([cell.strip() for cell in row])
+            lines.append(reader.line_num)
+    frame = pd.DataFrame(records, columns=header, index=pd.Index(lines, name="line"), dtype=str)
+    return frame, problems
+
+
+def _schema_problems(path: Path, frame: pd.DataFrame) -> list[str]:
+    try:
+        ProfileRowSchema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        problems = []
+        for case in exc.failure_cases.itertuples(index=False):
+            column, check, failure = case.column, str(case.check), case.failure_case
+            if check == "column_in_dataframe":
+                problems.append(f"{path}: column {failure!r} is missing (header line 1)")
+            elif check == "column_in_schema":
+                problems.append(
+                    f"{path}: column {failure!r} is not expected (header line 1); "
+                    f"expected columns: {', '.join(COLUMNS)}"
+                )
+            elif case.index is None or pd.isna(case.index):
+                problems.append(f"{path}: column {column!r}: {check} failed")
+            else:
+                rule = COLUMN_RULES.get(str(column), check)
+                problems.append(
+                    f"{path}: line {int(case.index)}, column {column!r}: "
+                    f"{failure!r} is not {rule}"
+                )
+        return problems
+    return []
+
+
+def _value_problems(path: Path, frame: pd.DataFrame) -> tuple[dict[int, Any], list[str]]:
+    """Parse and range-check each value; return {line: value} for the good ones."""
+    values: dict[int, Any] = {}
+    problems: list[str] = []
+    if not {"parameter", "value"} <= set(frame.columns):
+        return values, problems
+    for line, name, text in zip(frame.index, frame["parameter"], frame["value"], strict=True):
+        where = f"{path}: line {line}"
+        if name not in PARAMETER_NAMES:
+            close = suggest(name)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            problems.append(f"{where}, column 'parameter': unknown parameter {name!r}{hint}")
+            continue
+        if text == "" and name in MODEL_INPUTS:
+            problems.append(f"{where}, column 'value': {name} is empty; every model input needs a value")
+            continue
+        try:
+            value = parse_value(name, text)
+            if value is not None:
+                validate_value(name, value)
+        except ParameterError as exc:
+            problems.append(f"{where}, column 'value': {exc}")
+            continue
+        values[int(line)] = value
+    return values, problems
+
+
+def _profile_problems(
+    path: Path, frame: pd.DataFrame, values: Mapping[int, Any]
+) -> tuple[dict[str, Profile], list[str]]:
+    profiles: dict[str, Profile] = {}
+    problems: list[str] = []
+    if not set(COLUMNS) <= set(frame.columns):
+        return profiles, problems
+    for pid, rows in frame.groupby("profile", sort=False):
+        first = int(rows.index[0])
+        for column in ("display_name", "currency"):
+            distinct = rows[column].unique()
+            if len(distinct) > 1:
+                lines = ", ".join(
+                    str(i) for i in rows.index[rows[column] != rows[column].iloc[0]]
+                )
+                problems.append(
+                    f"{path}: line {lines}, column {column!r}: profile {pid!r} has "
+                    f"{column} {rows[column].iloc[0]!r} on line {first} but also "
+                    f"{', '.join(repr(v) for v in distinct[1:])}; it must be the same on every row"
+                )
+        seen: dict[str, int] = {}
+        given: dict[str, Any] = {}
+        basis: dict[str, str] = {}
+        for line, name, why in zip(rows.index, rows["parameter"], rows["basis"], strict=True):
+            if name in seen:
+                problems.append(
+                    f"{path}: line {line}, column 'parameter': {name} appears again for "
+                    f"profile {pid!r} (first on line {seen[name]})"
+                )
+                continue
+            seen[name] = int(line)
+            basis[name] = why
+            if int(line) in values:
+                given[name] = values[int(line)]
+        missing = [n for n in MODEL_INPUTS if n not in seen]
+        if missing:
+            problems.append(
+                f"{path}: line {first}, column 'parameter': profile {pid!r} lacks "
+                f"{', '.join(missing)} (every model input needs one row)"
+            )
+        if len(given) < len(seen) or missing:
+            continue  # value problems already reported
+        given = {k: v for k, v in given.items() if v is not None or k not in EXTENSION_INPUTS}
+        try:
+            params = parameters_from_mapping(given)
+        except ParameterError as exc:
+            lines = ", ".join(str(seen[n]) for n in ("ai_resolution_share", "ai_escalation_share"))
+            problems.append(f"{path}: line {lines}, column 'value': profile {pid!r}: {exc}")
+            continue
+        profiles[str(pid)] = Profile(
+            id=str(pid),
+            display_name=str(rows["display_name"].iloc[0]),
+            currency=str(rows["currency"].iloc[0]),
+            parameters=params,
+            basis=MappingProxyType(basis),
+        )
+    return profiles, problems
+
+
+def load_profiles(path: str | Path | None = None) -> dict[str, Profile]:
+    """Load and validate the company profiles.
+
+    Parameters
+    ----------
+    path
+        The CSV file; ``None`` (or ``""``) means ``data/company_profiles.csv``.
+
+    Returns
+    -------
+    dict
+        ``profile id -> Profile``, in file order.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem at once, each naming the file, the CSV line and the column.
+    """
+    csv_path = Path(path) if path else paths.COMPANY_PROFILES
+    frame, problems = _read_rows(csv_path)
+    problems += _schema_problems(csv_path, frame)
+    values, value_problems = _value_problems(csv_path, frame)
+    problems += value_problems
+    profiles, profile_problems = _profile_problems(csv_path, frame, values)
+    problems += profile_problems
+    if not problems and not profiles:
+        problems.append(f"{csv_path}: no profile rows after the header")
+    if problems:
+        raise DataValidationError(csv_path, problems)
+    return profiles
+
+
+def get_profile(profiles: Mapping[str, Profile], name: str) -> Profile:
+    """Return one profile, or raise ParameterError naming it and the valid ones."""
+    try:
+        return profiles[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(profiles), n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ParameterError(
+            f"unknown profile {name!r}{hint} (valid: {', '.join(profiles)})"
+        ) from None
+
+
+def profiles_table(profiles: Mapping[str, Profile]) -> pd.DataFrame:
+    """One row per profile: id, display name, currency and a few headline inputs."""
+    rows = [
+        {
+            "profile": p.id,
+            "display_name": p.display_name,
+            "currency": p.currency,
+            "customers": p.parameters.customers,
+            "revenue_per_customer": p.parameters.revenue_per_customer,
+            "retention_rate": p.parameters.retention_rate,
+        }
+        for p in profiles.values()
+    ]
+    return pd.DataFrame(rows)
+
+
+def assumptions_table(profile: Profile, used: Parameters | None = None) -> pd.DataFrame:
+    """Every input's value and its source, for the report's assumptions table.
+
+    Parameters
+    ----------
+    profile
+        The company profile (gives each value's basis).
+    used
+        The parameters actually used (after a scenario or overrides); values that
+        differ from the profile are marked as such.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``parameter``, ``meaning``, ``value``, ``source`` (the recorded basis;
+        ``assumption`` first when the basis is one) and ``status``.
+    """
+    used = used or profile.parameters
+    base = profile.parameters.model_dump()
+    rows = []
+    for name, info in Parameters.model_fields.items():
+        value = getattr(used, name)
+        basis = profile.basis_of(name)
+        changed = value != base[name]
+        rows.append(
+            {
+                "parameter": name,
+                "meaning": info.description or "",
+                "value": "default" if value is None else value,
+                "source": "set by the scenario or an override" if changed else basis,
+                "status": (
+                    "override"
+                    if changed
+                    else "assumption"
+                    if basis.lower().startswith("assumption") or name not in profile.basis
+                    else "public figure"
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
