@@ -101,9 +101,7 @@ class Parameters(BaseModel):
     retention_spend_per_customer: float = Field(
         ge=0, description="s_r: annual spend to retain one customer"
     )
-    acquisition_multiplier: float = Field(
-        ge=1, description="M: acquisition cost / retention cost"
-    )
+    acquisition_multiplier: float = Field(ge=1, description="M: acquisition cost / retention cost")
     replace_lost_customers: bool = Field(
         description="true: a lost customer is replaced at acquisition cost"
     )
@@ -215,9 +213,10 @@ def allowed_range(name: str) -> str:
         text = f"{noun} {' and '.join(x for x in (lower, upper) if x)}"
     else:
         text = noun
-    if Parameters.model_fields[name].default is None and not Parameters.model_fields[
-        name
-    ].is_required():
+    if (
+        Parameters.model_fields[name].default is None
+        and not Parameters.model_fields[name].is_required()
+    ):
         text += ", or empty for the default"
     return text
 
@@ -405,9 +404,7 @@ def value_per_lost_customer(clv: Value, cac: Value, replace_lost_customers: Valu
     return np.where(replace_lost_customers, np.minimum(clv, cac), clv)[()]
 
 
-def exposure(
-    contact_reach: Value, ai_resolution_share: Value, ai_escalation_share: Value
-) -> Value:
+def exposure(contact_reach: Value, ai_resolution_share: Value, ai_escalation_share: Value) -> Value:
     """x = p * (a + q): share of customers who meet the AI in a year."""
     return np.multiply(contact_reach, np.add(ai_resolution_share, ai_escalation_share))
 
@@ -451,7 +448,9 @@ def annual_savings(
     return np.multiply(customers, contacts_per_customer) * per_contact - ai_fixed_cost_per_year
 
 
-def annual_loyalty_cost(customers: Value, extra_churn: Value, value_per_lost_customer: Value) -> Value:
+def annual_loyalty_cost(
+    customers: Value, extra_churn: Value, value_per_lost_customer: Value
+) -> Value:
     """L = N * delta * V."""
     return np.multiply(customers, extra_churn) * value_per_lost_customer
 
@@ -629,9 +628,7 @@ def compute(inputs: Mapping[str, Any]) -> ModelResult:
     )
     loss = annual_loyalty_cost(p["customers"], delta, v)
     npv = net_present_value(s, loss, p["implementation_cost"], p["discount_rate"], T)
-    d_star = break_even_churn(
-        s, p["customers"], v, p["implementation_cost"], p["discount_rate"], T
-    )
+    d_star = break_even_churn(s, p["customers"], v, p["implementation_cost"], p["discount_rate"], T)
     k_star = break_even_conversion(
         d_star, x, p["consider_switch_share"], p["escalation_mitigation"]
     )

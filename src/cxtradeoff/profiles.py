@@ -136,8 +136,7 @@ def _schema_problems(path: Path, frame: pd.DataFrame) -> list[str]:
             else:
                 rule = COLUMN_RULES.get(str(column), check)
                 problems.append(
-                    f"{path}: line {int(case.index)}, column {column!r}: "
-                    f"{failure!r} is not {rule}"
+                    f"{path}: line {int(case.index)}, column {column!r}: {failure!r} is not {rule}"
                 )
         return problems
     return []
@@ -157,7 +156,9 @@ def _value_problems(path: Path, frame: pd.DataFrame) -> tuple[dict[int, Any], li
             problems.append(f"{where}, column 'parameter': unknown parameter {name!r}{hint}")
             continue
         if text == "" and name in MODEL_INPUTS:
-            problems.append(f"{where}, column 'value': {name} is empty; every model input needs a value")
+            problems.append(
+                f"{where}, column 'value': {name} is empty; every model input needs a value"
+            )
             continue
         try:
             value = parse_value(name, text)
@@ -182,9 +183,7 @@ def _profile_problems(
         for column in ("display_name", "currency"):
             distinct = rows[column].unique()
             if len(distinct) > 1:
-                lines = ", ".join(
-                    str(i) for i in rows.index[rows[column] != rows[column].iloc[0]]
-                )
+                lines = ", ".join(str(i) for i in rows.index[rows[column] != rows[column].iloc[0]])
                 problems.append(
                     f"{path}: line {lines}, column {column!r}: profile {pid!r} has "
                     f"{column} {rows[column].iloc[0]!r} on line {first} but also "
