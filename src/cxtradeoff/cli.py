@@ -20,6 +20,7 @@ from cxtradeoff.errors import CxTradeoffError
 COMMANDS: tuple[str, ...] = (
     "cxtradeoff.commands.build",
     "cxtradeoff.commands.email",
+    "cxtradeoff.commands.analyse",
 )
 
 
