@@ -1,0 +1,181 @@
+"""Sentences built from results, so no number in the prose is typed by hand.
+
+Everything here returns Markdown. Data-derived free text (a profile's display name)
+is escaped with :func:`escape_text` first, so it shows as typed and is never markup.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+#: Markdown punctuation that could start emphasis, links, code or headings
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+SCENARIO_LABELS: Mapping[str, str] = {
+    "status_quo": "the status quo (no AI)",
+    "hybrid": "the hybrid set-up (AI assists, a human one step away)",
+    "full_automation": "full automation (AI first, humans hard to reach)",
+    "reversal": "the reversal (full automation for a year, then hybrid)",
+}
+
+
+def escape_text(text: str) -> str:
+    """Escape HTML-special characters and Markdown punctuation in free text.
+
+    Examples
+    --------
+    >>> escape_text("<script>alert(1)</script>")
+    '&lt;script&gt;alert\\\\(1\\\\)&lt;/script&gt;'
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=True))
+
+
+def format_money(value: float | None, currency: str) -> str:
+    """``EUR 5.74 million``, ``USD 870,000``, ``-EUR 1.2 billion``; ``n/a`` for None."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    sign = "-" if value < 0 else ""
+    size = abs(value)
+    cur = escape_text(currency)
+    if size >= 1e9:
+        return f"{sign}{cur} {size / 1e9:.3g} billion"
+    if size >= 1e6:
+        return f"{sign}{cur} {size / 1e6:.3g} million"
+    return f"{sign}{cur} {size:,.0f}"
+
+
+def format_share(value: float | None, *, digits: int = 1) -> str:
+    """``0.0589`` -> ``5.9%``; small shares keep two significant digits; ``n/a`` for None."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    pct = 100.0 * value
+    if 0 < abs(pct) < 1:
+        return f"{pct:.2g}%"
+    return f"{pct:.{digits}f}%"
+
+
+def break_even_sentence(k_star: float | None) -> str:
+    """The break-even in words: 'pays only if fewer than X% ... actually leave'."""
+    if k_star is None or not math.isfinite(k_star):
+        return (
+            "No customer meets the AI in this scenario, so there is no break-even "
+            "conversion to speak of."
+        )
+    if k_star <= 0:
+        return (
+            "It does not pay even if no customer leaves: the savings do not cover the "
+            "AI's running and one-off costs."
+        )
+    if k_star >= 1:
+        return "It pays even if every customer who would consider leaving actually leaves."
+    return (
+        f"It pays only if fewer than {format_share(k_star)} of the customers who would "
+        "consider leaving actually leave."
+    )
+
+
+def scenario_paragraph(name: str, result: Mapping[str, Any], *, currency: str, years: int) -> str:
+    """One scenario in three sentences: savings, loyalty cost and NPV, break-even, risk."""
+    label = SCENARIO_LABELS.get(name, escape_text(name))
+    savings = result.get("annual_savings")
+    loyalty = result.get("annual_loyalty_cost")
+    lost = result.get("customers_lost_per_year")
+    npv = result.get("npv")
+    parts = [
+        f"With {label}, the company saves {format_money(savings, currency)} a year on "
+        f"service before counting lost customers; about {lost:,.0f} extra customers leave "
+        f"each year, costing {format_money(loyalty, currency)} a year. Over {years} "
+        f"years the net present value is {format_money(npv, currency)}."
+        if lost is not None
+        else f"With {label}, the net present value is {format_money(npv, currency)}.",
+        break_even_sentence(result.get("break_even_conversion")),
+    ]
+    if result.get("rehiring_cost"):
+        parts.append(
+            "Rehiring agents at the start of year 2 costs "
+            f"{format_money(result['rehiring_cost'], currency)} once."
+        )
+    p_below = result.get("p_conversion_below_break_even")
+    if p_below is not None and result.get("break_even_conversion") is not None:
+        parts.append(
+            f"The prior for that conversion (no study measures it) gives "
+            f"{format_share(p_below, digits=0)} chance that fewer leave than that."
+        )
+    p_loss = result.get("p_loss")
+    if p_loss is not None:
+        parts.append(
+            f"Across the evidence's ranges, the chance of losing money is "
+            f"{format_share(p_loss, digits=0)} (NPV from "
+            f"{format_money(result.get('npv_p10'), currency)} at P10 to "
+            f"{format_money(result.get('npv_p90'), currency)} at P90)."
+        )
+    return " ".join(parts)
+
+
+def executive_summary(results: Mapping[str, Any]) -> str:
+    """The executive summary of a notebook's results, as Markdown.
+
+    Parameters
+    ----------
+    results
+        A dict shaped like :func:`cxtradeoff.results.build_results` returns.
+
+    Returns
+    -------
+    str
+        A bold headline sentence on the headline scenario, then one paragraph per
+        scenario other than the status quo, then which scenario has the highest NPV.
+    """
+    name = escape_text(results["display_name"])
+    currency = str(results["currency"])
+    years = int(results["horizon_years"])
+    head = results["headline"]
+    main = results["scenarios"][head["scenario"]]
+    label = SCENARIO_LABELS.get(head["scenario"], escape_text(head["scenario"]))
+    verdict = "pays" if (main.get("npv") or 0) > 0 else "does not pay"
+    lines = [
+        f"**{name}: {label} {verdict} on the base case, with a net present value of "
+        f"{format_money(main.get('npv'), currency)} over {years} years.** "
+        + break_even_sentence(main.get("break_even_conversion")),
+        "",
+    ]
+    for scenario, result in results["scenarios"].items():
+        if scenario == "status_quo":
+            continue
+        lines += [scenario_paragraph(scenario, result, currency=currency, years=years), ""]
+    ranked = sorted(
+        results["scenarios"].items(), key=lambda item: item[1].get("npv") or 0.0, reverse=True
+    )
+    if len(ranked) > 1:
+        best, best_result = ranked[0]
+        lines.append(
+            f"Of the scenarios compared, {SCENARIO_LABELS.get(best, escape_text(best))} has "
+            f"the highest net present value ({format_money(best_result.get('npv'), currency)})."
+        )
+    if results.get("draws"):
+        lines.append(
+            f"The chances come from {int(results['draws']):,} Monte Carlo draws "
+            f"(seed {int(results['seed'])})."
+        )
+    return "\n".join(lines).strip() + "\n"
+
+
+def headline_sentence(results: Mapping[str, Any]) -> str:
+    """One plain sentence for a landing page (Markdown, display name escaped)."""
+    head = results["headline"]
+    currency = str(results["currency"])
+    k = break_even_sentence(head.get("break_even_conversion"))
+    risk = (
+        f" Chance of losing money: {format_share(head['p_loss'], digits=0)}."
+        if head.get("p_loss") is not None
+        else ""
+    )
+    return (
+        f"{escape_text(results['display_name'])}, {escape_text(head['scenario'])}: saves "
+        f"{format_money(head.get('annual_savings'), currency)} a year; NPV "
+        f"{format_money(head.get('npv'), currency)}. {k}{risk}"
+    )
