@@ -347,7 +347,7 @@ def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
     ------
     ParameterError
         If an item has no ``=``, names an unknown parameter or has a value of the
-        wrong type; every problem is reported at once.
+        wrong type or out of range; every problem is reported at once.
     """
     out: dict[str, Any] = {}
     problems: list[str] = []
@@ -358,7 +358,8 @@ def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
             problems.append(f"--set {item!r}: expected name=value")
             continue
         try:
-            out[name] = parse_value(name, text)
+            value = parse_value(name, text)
+            out[name] = value if value is None else validate_value(name, value)
         except ParameterError as exc:
             problems.append(str(exc))
     if problems:
@@ -375,7 +376,7 @@ def _safe_divide(numerator: Value, denominator: Value) -> Value:
     """``numerator / denominator`` with NaN wherever the denominator is 0."""
     num = np.asarray(numerator, dtype=float)
     den = np.asarray(denominator, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
     return out[()] if out.ndim == 0 else out
 
