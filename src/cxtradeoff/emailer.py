@@ -304,6 +304,12 @@ def parse_smtp_settings(raw: Mapping[str, _RawSetting]) -> SmtpSettings:
             f"{env_var(missing)} is not set but {raw[given].source} is: "
             "give both user and password, or neither"
         )
+    for key, value in (("user", user), ("password", password)):
+        if value is not None and not value.isascii():
+            # Name the variable, never the value.
+            raise SmtpConfigError(
+                f"{raw[key].source} holds non-ASCII characters, which SMTP login cannot send"
+            )
     if password is not None and mode == "none":
         raise SmtpConfigError(
             f"{security.source}=none with a password would send the password unencrypted; "
@@ -447,9 +453,11 @@ class ReportEntry:
     title: str
     profile: str | None
     status: str
+    build_id: str  # the build that made this report's files (older when up to date)
     pdf: Path | None  # absolute, inside the reports directory
     headline: Headline | None
     error: str | None
+    display_name: str | None = None  # the company profile's readable name
 
     @property
     def unavailable_reason(self) -> str | None:
@@ -520,7 +528,7 @@ def _parse_headline(where: str, data: object, problems: list[str]) -> Headline |
 
 
 def _parse_report(
-    name: str, data: object, reports_dir: Path, problems: list[str]
+    name: str, data: object, reports_dir: Path, build_id: str, problems: list[str]
 ) -> ReportEntry | None:
     where = f"reports.{name}"
     if not isinstance(data, dict):
@@ -533,9 +541,15 @@ def _parse_report(
     profile = data.get("profile")
     if profile is not None and not isinstance(profile, str):
         problems.append(f"{where}.profile: expected a string or null, got {profile!r}")
+    display_name = data.get("display_name")
+    if display_name is not None and not isinstance(display_name, str):
+        problems.append(f"{where}.display_name: expected a string or null, got {display_name!r}")
     status = data.get("status")
     if not isinstance(status, str):
         problems.append(f"{where}.status: expected a string, got {status!r}")
+    own_build = data.get("build_id")
+    if own_build is not None and (not isinstance(own_build, str) or not own_build.strip()):
+        problems.append(f"{where}.build_id: expected a non-empty string or null, got {own_build!r}")
     outputs = data.get("outputs")
     pdf: Path | None = None
     if not isinstance(outputs, dict):
@@ -563,9 +577,11 @@ def _parse_report(
         title=title.strip(),
         profile=profile,
         status=status,
+        build_id=own_build.strip() if own_build else build_id,
         pdf=pdf,
         headline=headline,
         error=None if error is None else str(error),
+        display_name=display_name,
     )
 
 
@@ -605,7 +621,9 @@ def load_manifest(reports_dir: Path) -> Manifest:
         problems.append(f"reports: expected an object of reports by name, got {reports_data!r}")
     else:
         for name, data in reports_data.items():
-            entry = _parse_report(str(name), data, Path(reports_dir), problems)
+            entry = _parse_report(
+                str(name), data, Path(reports_dir), str(build_id).strip(), problems
+            )
             if entry is not None:
                 reports[entry.name] = entry
     if problems:
@@ -776,8 +794,8 @@ def render_text(
         title = _one_line(report.title)
         lines.append(title)
         lines.append("-" * min(len(title), 72))
-        if report.profile:
-            lines.append(f"  Company profile: {report.profile}")
+        if report.display_name or report.profile:
+            lines.append(f"  Company: {_one_line(report.display_name or report.profile or '')}")
         if report.headline is None:
             lines.append("  No model figures in this report; see the PDF.")
         else:
@@ -816,8 +834,8 @@ def render_html(
     ]
     for report in reports:
         parts.append(f'<h2 style="font-size: 1.1em;">{e(_one_line(report.title))}</h2>')
-        if report.profile:
-            parts.append(f"<p>Company profile: {e(report.profile)}</p>")
+        if report.display_name or report.profile:
+            parts.append(f"<p>Company: {e(_one_line(report.display_name or report.profile or ''))}</p>")
         if report.headline is None:
             parts.append("<p>No model figures in this report; see the PDF.</p>")
         else:
@@ -872,7 +890,7 @@ def build_message(
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     msg["Date"] = format_datetime(now or datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(idstring="cxtradeoff", domain=sender.rpartition("@")[2])
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
     msg["X-Cxtradeoff-Build"] = manifest.build_id
     msg.set_content(render_text(manifest, reports, unavailable))
     msg.add_alternative(render_html(manifest, reports, unavailable), subtype="html")
@@ -1050,11 +1068,37 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
             smtp.starttls(context=context)
             smtp.ehlo()
         if settings.user is not None and settings.password is not None:
-            smtp.login(settings.user, settings.password)
+            _login(smtp, settings.user, settings.password)
     except BaseException:
         smtp.close()
         raise
     return smtp
+
+
+#: login mechanisms, most preferred first (as :meth:`smtplib.SMTP.login`)
+_AUTH_MECHANISMS = ("CRAM-MD5", "PLAIN", "LOGIN")
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """Log in with the first mechanism both sides know, once.
+
+    Unlike :meth:`smtplib.SMTP.login`, a refused password is not tried again with the
+    next mechanism: the answer would be the same, and some servers stall on the retry.
+    """
+    if not smtp.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError(
+            "does not offer AUTH (login); check the port and "
+            f"{env_var('security')}, or unset {env_var('user')}"
+        )
+    offered = smtp.esmtp_features["auth"].upper().split()
+    mechanism = next((m for m in _AUTH_MECHANISMS if m in offered), None)
+    if mechanism is None:
+        raise smtplib.SMTPNotSupportedError(
+            f"offers no login mechanism this client knows (offered: {' '.join(offered)})"
+        )
+    smtp.user, smtp.password = user, password
+    method = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))
+    smtp.auth(mechanism, method, initial_response_ok=True)  # raises when refused
 
 
 def _close_quietly(smtp: smtplib.SMTP) -> None:
@@ -1196,14 +1240,24 @@ class SendSummary:
 
 
 def plan_groups(
-    build_id: str,
-    report_names: Sequence[str],
+    reports: Sequence[tuple[str, str]],
     recipients: Sequence[str],
     *,
     already_sent: set[tuple[str, str, str]],
     resend: bool,
 ) -> tuple[dict[tuple[str, ...], list[str]], list[tuple[str, list[str]]]]:
     """Group recipients by the reports they still need; list what each already has.
+
+    Parameters
+    ----------
+    reports
+        (report name, build id of its files) pairs.
+    recipients
+        Addresses.
+    already_sent
+        Keys ``(build_id, report, recipient lower-cased)`` from the sent log.
+    resend
+        Ignore ``already_sent``.
 
     Returns
     -------
@@ -1216,10 +1270,10 @@ def plan_groups(
     skipped: list[tuple[str, list[str]]] = []
     for rcpt in recipients:
         done = [
-            n for n in report_names
-            if not resend and (build_id, n, rcpt.lower()) in already_sent
+            name for name, build_id in reports
+            if not resend and (build_id, name, rcpt.lower()) in already_sent
         ]
-        todo = tuple(n for n in report_names if n not in done)
+        todo = tuple(name for name, _ in reports if name not in done)
         if done:
             skipped.append((rcpt, done))
         if todo:
@@ -1300,8 +1354,7 @@ def send_reports(
     try:
         with _lock(log_path, lock_timeout):
             groups, summary.skipped = plan_groups(
-                manifest.build_id,
-                names,
+                [(r.name, r.build_id) for r in attach],
                 addresses,
                 already_sent=read_sent_log(log_path),
                 resend=resend,
@@ -1332,7 +1385,7 @@ def send_reports(
                     log_path,
                     [
                         {
-                            "build_id": manifest.build_id,
+                            "build_id": by_name[name].build_id,
                             "report": name,
                             "recipient": rcpt.lower(),
                             "sent_at": now,

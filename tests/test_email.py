@@ -1,0 +1,885 @@
+"""``cxtradeoff email`` against a real SMTP server (aiosmtpd) on 127.0.0.1.
+
+Every test builds a reports directory with a manifest and real PDF files; the numbers
+expected in the message are the manifest's numbers, formatted as a reader sees them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import socket
+import ssl
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from pypdf import PdfReader, PdfWriter
+
+from cxtradeoff import cli, emailer
+from cxtradeoff.emailer import (
+    DeliveryError,
+    ManifestError,
+    ReportUnavailableError,
+    SmtpAuthenticationError,
+    SmtpConfigError,
+    SmtpSettings,
+)
+
+USER = "mailer"
+PASSWORD = "pw-Zq7!x9-unique-secret"  # searched for in every output
+SENDER = "reports@cxtradeoff.test"
+BUILD_ID = "20261126T101500Z-1a2b3c4d"
+
+# The manifest's figures; the message must show them formatted as below.
+TELECOM_HEADLINE = {
+    "scenario": "full_automation",
+    "currency": "EUR",
+    "annual_savings": 1234567.4,
+    "npv": -2345678.9,
+    "break_even_conversion": 0.0591,
+    "p_loss": 0.3137,
+}
+TELECOM_SHOWN = ["EUR 1,234,567", "EUR -2,345,679", "5.9%", "31.4%", "full automation"]
+# A title with markup in it: the HTML body must escape it.
+TELECOM_TITLE = 'Telecom <b>"savings"</b> & loyalty'
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def make_pdf(path: Path, title: str) -> bytes:
+    """Write a small real PDF and return its bytes."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.add_metadata({"/Title": title})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    path.write_bytes(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def report_entry(name: str, **changes: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "title": name.title(),
+        "profile": name,
+        "notebook": f"notebooks/02-{name}.ipynb",
+        "parameters": {},
+        "status": "ok",
+        "outputs": {
+            "html": f"{name}.html",
+            "pdf": f"{name}.pdf",
+            "notebook": f"{name}.ipynb",
+            "results": f"{name}.results.json",
+        },
+        "headline": None,
+        "inputs": {},
+        "started": "2026-11-26T10:15:01+00:00",
+        "duration_s": 1.5,
+        "error": None,
+    }
+    entry.update(changes)
+    return entry
+
+
+def write_manifest(reports_dir: Path, reports: dict[str, Any], build_id: str = BUILD_ID) -> None:
+    manifest = {
+        "build_id": build_id,
+        "built_at": "2026-11-26T10:15:00+00:00",
+        "git_commit": "abc123def4567890",
+        "reports": reports,
+    }
+    (reports_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@dataclass
+class Reports:
+    dir: Path
+    pdfs: dict[str, bytes]
+
+
+@pytest.fixture
+def reports(tmp_path: Path) -> Reports:
+    """telecom (ok, headline), evidence (ok, no headline), retail (failed, stale PDF)."""
+    directory = tmp_path / "reports"
+    directory.mkdir()
+    pdfs = {name: make_pdf(directory / f"{name}.pdf", name) for name in ("telecom", "evidence")}
+    make_pdf(directory / "retail.pdf", "retail from an older build")
+    write_manifest(
+        directory,
+        {
+            "evidence": report_entry("evidence", title="What the evidence says"),
+            "telecom": report_entry(
+                "telecom", title=TELECOM_TITLE, headline=TELECOM_HEADLINE
+            ),
+            "retail": report_entry("retail", status="failed", error="NameError: boom"),
+        },
+    )
+    return Reports(directory, pdfs)
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_smtp_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith(emailer.ENV_PREFIX):
+            monkeypatch.delenv(key)
+
+
+# -------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Recorder:
+    """aiosmtpd handler: keeps accepted envelopes; can answer DATA or RCPT with errors."""
+
+    data_replies: list[str] = field(default_factory=list)  # used up one per DATA
+    refuse_rcpt: dict[str, str] = field(default_factory=dict)
+    envelopes: list[Any] = field(default_factory=list)
+    data_calls: int = 0
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse_rcpt:
+            return self.refuse_rcpt[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.data_calls += 1
+        if self.data_replies:
+            return self.data_replies.pop(0)
+        self.envelopes.append(envelope)
+        tls = server.transport.get_extra_info("ssl_object") is not None
+        self.sessions.append({"tls": tls, "auth": session.authenticated})
+        return "250 Message accepted for delivery"
+
+    def message(self, index: int = -1) -> EmailMessage:
+        msg = BytesParser(policy=policy.default).parsebytes(self.envelopes[index].content)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+
+@dataclass
+class Server:
+    port: int
+    handler: Recorder
+
+
+def check_login(server, session, envelope, mechanism, auth_data):
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == USER.encode()
+        and auth_data.password == PASSWORD.encode()
+    )
+    # handled=False: let aiosmtpd answer a failure with its standard 535.
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Server]:
+    """Plain SMTP, no TLS, no login."""
+    handler = Recorder()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=free_port(), server_hostname="smtp.test"
+    )
+    controller.start()
+    try:
+        yield Server(controller.port, handler)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl; ``cryptography`` is not installed)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def server_tls_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*map(str, certificate))
+    return context
+
+
+@pytest.fixture
+def starttls_server(certificate: tuple[Path, Path]) -> Iterator[Server]:
+    """STARTTLS required, login required and only allowed over TLS."""
+    handler = Recorder()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        server_hostname="smtp.test",
+        tls_context=server_tls_context(certificate),
+        require_starttls=True,
+        auth_required=True,
+        auth_require_tls=True,
+        authenticator=check_login,
+    )
+    controller.start()
+    try:
+        yield Server(controller.port, handler)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def ssl_server(certificate: tuple[Path, Path]) -> Iterator[Server]:
+    """TLS from the first byte (port 465 style), login required."""
+    handler = Recorder()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        server_hostname="smtp.test",
+        ssl_context=server_tls_context(certificate),
+        auth_required=True,
+        auth_require_tls=False,  # aiosmtpd does not count implicit TLS as TLS for AUTH
+        authenticator=check_login,
+    )
+    controller.start()
+    try:
+        yield Server(controller.port, handler)
+    finally:
+        controller.stop()
+
+
+def use_server(
+    monkeypatch: pytest.MonkeyPatch,
+    port: int,
+    *,
+    security: str = "none",
+    login: bool = False,
+    password: str = PASSWORD,
+    cafile: Path | None = None,
+    attempts: int = 3,
+) -> None:
+    settings = {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "SECURITY": security,
+        "FROM": SENDER,
+        "ATTEMPTS": str(attempts),
+        "RETRY_DELAY": "0.01",
+        "TIMEOUT": "10",
+    }
+    if login:
+        settings |= {"USER": USER, "PASSWORD": password}
+    if cafile is not None:
+        settings["CAFILE"] = str(cafile)
+    for key, value in settings.items():
+        monkeypatch.setenv(emailer.ENV_PREFIX + key, value)
+
+
+def run_cli(reports: Reports, *args: str) -> int:
+    """``cxtradeoff email`` in-process, with a config file that does not exist."""
+    no_config = reports.dir.parent / "no-reports.yaml"
+    return cli.main(
+        ["email", "--reports-dir", str(reports.dir), "--config", str(no_config), *args]
+    )
+
+
+def retry_notices(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r for r in caplog.records
+        if r.name == "cxtradeoff.email" and "retrying" in r.getMessage()
+    ]
+
+
+def sent_log(reports: Reports) -> list[dict[str, Any]]:
+    path = reports.dir / emailer.SENT_LOG_NAME
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def body(msg: EmailMessage, subtype: str) -> str:
+    part = msg.get_body(preferencelist=(subtype,))
+    assert part is not None and part.get_content_type() == f"text/{subtype}"
+    return part.get_content()
+
+
+def attachments(msg: EmailMessage) -> dict[str, bytes]:
+    found = {}
+    for part in msg.iter_attachments():
+        assert part.get_content_type() == "application/pdf"
+        found[part.get_filename()] = part.get_payload(decode=True)
+    return found
+
+
+# ------------------------------------------------------------------------ sending
+
+
+def test_sends_message_with_figures_and_pdfs(
+    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_server(monkeypatch, smtp_server.port)
+    code = run_cli(
+        reports, "--to", "Ana Lead <ana@example.com>", "--to", "bo@example.org",
+        "--report", "telecom", "--report", "evidence",
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert len(smtp_server.handler.envelopes) == 1
+    envelope = smtp_server.handler.envelopes[0]
+    assert envelope.mail_from == SENDER
+    assert envelope.rcpt_tos == ["ana@example.com", "bo@example.org"]
+
+    msg = smtp_server.handler.message()
+    assert msg["To"] == "ana@example.com, bo@example.org"
+    assert msg["From"] == SENDER
+    assert msg["Subject"] == "cxtradeoff reports: 2 reports (built 2026-11-26)"
+    assert msg["Message-ID"].startswith("<") and msg["Message-ID"].endswith("@cxtradeoff.test>")
+    assert parsedate_to_datetime(msg["Date"]).tzinfo is not None
+    assert msg.get_content_type() == "multipart/mixed"
+
+    text, html = body(msg, "plain"), body(msg, "html")
+    for shown in TELECOM_SHOWN:
+        assert shown in text
+        assert shown in html
+    assert "Annual savings: EUR 1,234,567" in text
+    assert "Net present value: EUR -2,345,679" in text
+    assert "Break-even switch conversion: 5.9%" in text
+    assert "Probability of a loss (NPV < 0): 31.4%" in text
+    assert TELECOM_TITLE in text  # plain text is not HTML: shown as it is
+    assert "&lt;b&gt;&quot;savings&quot;&lt;/b&gt; &amp; loyalty" in html
+    assert "<b>" not in html
+    assert "What the evidence says" in text and "No model figures" in text
+    assert BUILD_ID in text and BUILD_ID in html
+
+    got = attachments(msg)
+    assert got == {
+        "cxtradeoff-telecom.pdf": reports.pdfs["telecom"],
+        "cxtradeoff-evidence.pdf": reports.pdfs["evidence"],
+    }
+    assert PdfReader(io.BytesIO(got["cxtradeoff-telecom.pdf"])).metadata.title == "telecom"
+    assert "Sent build" in out and "ana@example.com" in out and "bo@example.org" in out
+
+
+def test_all_lists_failed_report_as_unavailable(
+    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(reports, "--to", "ana@example.com", "--all", "--subject", "Q4 numbers") == 0
+    msg = smtp_server.handler.message()
+    assert msg["Subject"] == "Q4 numbers"
+    assert set(attachments(msg)) == {"cxtradeoff-telecom.pdf", "cxtradeoff-evidence.pdf"}
+    text = body(msg, "plain")
+    assert "Not attached" in text and "(retail): status 'failed': NameError: boom" in text
+    assert "retail" in body(msg, "html")
+    assert "Not attached: retail" in capsys.readouterr().out
+
+
+def test_named_failed_report_is_refused(
+    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(reports, "--to", "ana@example.com", "--report", "retail") == 2
+    err = capsys.readouterr().err
+    assert "retail: status 'failed'" in err and BUILD_ID in err
+    assert run_cli(reports, "--to", "ana@example.com", "--report", "nosuch") == 2
+    assert "unknown report(s) 'nosuch'" in capsys.readouterr().err
+    assert smtp_server.handler.data_calls == 0
+
+
+def test_report_without_pdf_is_refused(reports: Reports) -> None:
+    write_manifest(
+        reports.dir,
+        {"telecom": report_entry("telecom", outputs={"html": "telecom.html", "pdf": None})},
+    )
+    with pytest.raises(ReportUnavailableError, match="telecom: no PDF was produced"):
+        emailer.prepare(reports.dir, report_names=["telecom"])
+    with pytest.raises(ReportUnavailableError, match=r"no report of build .* can be sent"):
+        emailer.prepare(reports.dir, report_names=None)
+
+
+def test_sent_log_stops_second_send_and_resend_sends_again(
+    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_server(monkeypatch, smtp_server.port)
+    args = ("--to", "ana@example.com", "--report", "telecom")
+    assert run_cli(reports, *args) == 0
+    log = sent_log(reports)
+    assert [(e["build_id"], e["report"], e["recipient"]) for e in log] == [
+        (BUILD_ID, "telecom", "ana@example.com")
+    ]
+    assert log[0]["message_id"] == smtp_server.handler.message()["Message-ID"]
+    capsys.readouterr()
+
+    # Same build, same person (address case differs): skipped, nothing sent.
+    assert run_cli(reports, "--to", "ANA@example.com", "--report", "telecom") == 0
+    out = capsys.readouterr().out
+    assert "Skipped ANA@example.com" in out and "--resend" in out
+    assert "Nothing to send" in out
+    assert len(smtp_server.handler.envelopes) == 1
+
+    # A new recipient gets it; the old one is still skipped.
+    assert run_cli(reports, *args, "--to", "cy@example.com") == 0
+    assert smtp_server.handler.envelopes[-1].rcpt_tos == ["cy@example.com"]
+    assert len(smtp_server.handler.envelopes) == 2
+
+    assert run_cli(reports, *args, "--resend") == 0
+    assert len(smtp_server.handler.envelopes) == 3
+    assert smtp_server.handler.envelopes[-1].rcpt_tos == ["ana@example.com"]
+    assert len(sent_log(reports)) == 3
+
+
+def test_only_reports_not_yet_sent_are_mailed(
+    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 0
+    # A new build rebuilt evidence only; telecom is up to date (its files from the old build).
+    manifest = json.loads((reports.dir / "manifest.json").read_text(encoding="utf-8"))
+    reports_data = manifest["reports"]
+    reports_data["telecom"] |= {"status": "up-to-date", "build_id": BUILD_ID}
+    write_manifest(reports.dir, reports_data, build_id="20261127T080000Z-99999999")
+    assert run_cli(reports, "--to", "ana@example.com", "--to", "bo@example.org") == 0
+    # ana needs evidence only, bo needs both: two messages.
+    by_rcpt = {
+        tuple(env.rcpt_tos): set(attachments(smtp_server.handler.message(i)))
+        for i, env in enumerate(smtp_server.handler.envelopes)
+    }
+    assert by_rcpt[("ana@example.com",)] == {"cxtradeoff-evidence.pdf"}
+    assert by_rcpt[("bo@example.org",)] == {"cxtradeoff-telecom.pdf", "cxtradeoff-evidence.pdf"}
+
+
+def test_refused_recipient_is_reported_and_not_logged(
+    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    smtp_server.handler.refuse_rcpt["gone@example.com"] = "550 5.1.1 no such mailbox"
+    use_server(monkeypatch, smtp_server.port)
+    code = run_cli(
+        reports, "--to", "ana@example.com", "--to", "gone@example.com", "--report", "telecom"
+    )
+    captured = capsys.readouterr()
+    assert code == emailer.DELIVERY_EXIT_CODE == 4
+    assert "gone@example.com (550 5.1.1 no such mailbox); not sent" in captured.err
+    assert "Sent build" in captured.out and "ana@example.com" in captured.out
+    assert [e["recipient"] for e in sent_log(reports)] == ["ana@example.com"]
+    assert smtp_server.handler.envelopes[0].rcpt_tos == ["ana@example.com"]
+    assert retry_notices(caplog) == []  # a 5xx refusal is not retried
+
+
+def test_all_recipients_refused(
+    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    smtp_server.handler.refuse_rcpt["gone@example.com"] = "550 5.1.1 no such mailbox"
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(reports, "--to", "gone@example.com", "--report", "telecom") == 4
+    assert "gone@example.com (550" in capsys.readouterr().err
+    assert sent_log(reports) == []
+
+
+def test_recipient_temporarily_refused_is_retried(
+    reports: Reports, smtp_server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 450 for one recipient: the others are sent at once, that one on the next attempt."""
+    handler = smtp_server.handler
+    handler.refuse_rcpt["busy@example.com"] = "450 4.2.1 mailbox busy"
+
+    def clear_refusal(delay: float) -> None:
+        handler.refuse_rcpt.clear()
+
+    settings = SmtpSettings(
+        host="127.0.0.1", port=smtp_server.port, security="none", sender=SENDER,
+        attempts=3, retry_delay=0.01,
+    )  # fmt: skip
+    result = emailer.deliver(
+        b"Subject: t\r\n\r\nbody\r\n",
+        sender=SENDER,
+        recipients=["ana@example.com", "busy@example.com"],
+        settings=settings,
+        sleep=clear_refusal,
+    )
+    assert result.accepted == ("ana@example.com", "busy@example.com")
+    assert result.refused == {}
+    assert result.attempts == 2
+    assert [e.rcpt_tos for e in handler.envelopes] == [["ana@example.com"], ["busy@example.com"]]
+    assert len(retry_notices(caplog)) == 1
+
+
+# ----------------------------------------------------------------------- failures
+
+
+def test_server_down_bounded_retries_then_clear_error(
+    reports: Reports, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    port = free_port()  # nothing listens there
+    use_server(monkeypatch, port, attempts=3)
+    assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 4
+    err = capsys.readouterr().err
+    assert "gave up after 3 attempt(s)" in err
+    assert f"connection to 127.0.0.1:{port} refused" in err
+    notices = retry_notices(caplog)
+    assert [r.getMessage().split(":")[0] for r in notices] == [
+        "attempt 1 of 3 failed",
+        "attempt 2 of 3 failed",
+    ]
+    assert all(r.levelno == logging.WARNING for r in notices)
+    assert sent_log(reports) == []
+
+
+def test_backoff_doubles_and_is_bounded() -> None:
+    delays: list[float] = []
+    settings = SmtpSettings(
+        host="127.0.0.1", port=free_port(), security="none", sender=SENDER,
+        attempts=4, retry_delay=0.5,
+    )  # fmt: skip
+    with pytest.raises(DeliveryError) as info:
+        emailer.deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings,
+                        sleep=delays.append)  # fmt: skip
+    assert delays == [0.5, 1.0, 2.0]
+    assert info.value.attempts == 4 and info.value.transient
+    assert info.value.exit_code == 4
+
+
+def test_permanent_550_is_not_retried(
+    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    smtp_server.handler.data_replies = ["550 5.7.1 message refused by policy"]
+    use_server(monkeypatch, smtp_server.port, attempts=3)
+    assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 4
+    err = capsys.readouterr().err
+    assert "550 5.7.1 message refused by policy" in err and "not retried" in err
+    assert smtp_server.handler.data_calls == 1
+    assert retry_notices(caplog) == []
+    assert sent_log(reports) == []
+
+
+@pytest.mark.parametrize(
+    "reply", ["421 4.3.2 service shutting down", "451 4.3.0 try again later"]
+)
+def test_transient_answer_then_success_is_retried_and_sent(
+    reply: str, reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    smtp_server.handler.data_replies = [reply]
+    use_server(monkeypatch, smtp_server.port, attempts=3)
+    assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 0
+    assert smtp_server.handler.data_calls == 2
+    assert len(smtp_server.handler.envelopes) == 1
+    notices = retry_notices(caplog)
+    assert len(notices) == 1 and reply.split()[0] in notices[0].getMessage()
+    assert len(sent_log(reports)) == 1
+
+
+def test_transient_answers_exhaust_the_attempts(
+    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    smtp_server.handler.data_replies = ["451 4.3.0 try again later"] * 5
+    use_server(monkeypatch, smtp_server.port, attempts=2)
+    assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 4
+    assert "gave up after 2 attempt(s); last error: server 127.0.0.1" in capsys.readouterr().err
+    assert smtp_server.handler.data_calls == 2
+    assert smtp_server.handler.envelopes == []
+
+
+# --------------------------------------------------------------------- TLS, login
+
+
+def test_starttls_login_sends(
+    reports: Reports, starttls_server: Server, certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    use_server(monkeypatch, starttls_server.port, security="starttls", login=True,
+               cafile=certificate[0])  # fmt: skip
+    assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 0
+    assert starttls_server.handler.sessions == [{"tls": True, "auth": True}]
+    assert attachments(starttls_server.handler.message()) == {
+        "cxtradeoff-telecom.pdf": reports.pdfs["telecom"]
+    }
+    captured = capsys.readouterr()
+    assert_no_password(captured.out, captured.err, caplog.text,
+                       (reports.dir / emailer.SENT_LOG_NAME).read_text(encoding="utf-8"))  # fmt: skip
+
+
+# aiosmtpd 1.4 offers AUTH on an implicit-TLS listener only with auth_require_tls=False,
+# and then warns that AUTH without TLS is unsafe. Here the whole connection is TLS, so
+# the warning does not apply; it is allowed for this test only.
+@pytest.mark.filterwarnings(
+    "ignore:Requiring AUTH while not requiring TLS can lead to security vulnerabilities"
+)
+def test_implicit_tls_login_sends(
+    reports: Reports, ssl_server: Server, certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_server(monkeypatch, ssl_server.port, security="ssl", login=True, cafile=certificate[0])
+    assert run_cli(reports, "--to", "ana@example.com", "--report", "evidence") == 0
+    assert ssl_server.handler.sessions == [{"tls": True, "auth": True}]
+
+
+def test_wrong_password_stops_at_once(
+    reports: Reports, starttls_server: Server, certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    use_server(monkeypatch, starttls_server.port, security="starttls", login=True,
+               password=PASSWORD + "-wrong", cafile=certificate[0], attempts=3)  # fmt: skip
+    assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 4
+    captured = capsys.readouterr()
+    assert "login as 'mailer' refused: 535" in captured.err
+    assert "not retried" in captured.err
+    assert retry_notices(caplog) == []
+    assert starttls_server.handler.data_calls == 0
+    assert sent_log(reports) == []
+    assert_no_password(captured.out, captured.err, caplog.text)
+
+    settings = emailer.load_smtp_settings(environ=dict(os.environ))
+    with pytest.raises(SmtpAuthenticationError) as info:
+        emailer.deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings)
+    assert info.value.attempts == 1 and not info.value.transient
+
+
+def test_untrusted_certificate_is_refused_not_ignored(
+    reports: Reports, starttls_server: Server, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    use_server(monkeypatch, starttls_server.port, security="starttls", login=True)  # no CAFILE
+    assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 4
+    err = capsys.readouterr().err
+    assert "TLS certificate of 127.0.0.1" in err and "not trusted" in err
+    assert "CXTRADEOFF_SMTP_CAFILE" in err
+    assert retry_notices(caplog) == []
+    assert starttls_server.handler.data_calls == 0
+
+
+def test_settings_repr_hides_password() -> None:
+    settings = SmtpSettings(host="h", port=1, security="ssl", sender=SENDER, user=USER,
+                            password=PASSWORD)  # fmt: skip
+    assert PASSWORD not in repr(settings) and PASSWORD not in str(settings)
+
+
+def assert_no_password(*texts: str) -> None:
+    for text in texts:
+        assert PASSWORD not in text
+
+
+# ------------------------------------------------------------------------ dry run
+
+
+def test_dry_run_writes_the_message_without_smtp_settings(
+    reports: Reports, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    eml = tmp_path / "out" / "message.eml"
+    code = run_cli(reports, "--to", "ana@example.com", "--report", "telecom", "--dry-run", str(eml))
+    assert code == 0
+    out = capsys.readouterr().out
+    assert f"wrote {eml}" in out and "not sent" in out
+    msg = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    assert msg["To"] == "ana@example.com"
+    assert msg["From"] == emailer.DRY_RUN_SENDER
+    # Python folds this long subject onto a continuation line; a reader unfolds it and
+    # drops the leading blank, as strip() does here.
+    assert msg["Subject"].strip() == f"cxtradeoff report: {TELECOM_TITLE} (built 2026-11-26)"
+    assert msg["Message-ID"] and msg["Date"]
+    for shown in TELECOM_SHOWN:
+        assert shown in body(msg, "plain") and shown in body(msg, "html")
+    assert attachments(msg) == {"cxtradeoff-telecom.pdf": reports.pdfs["telecom"]}
+    assert sent_log(reports) == []
+    assert [p.name for p in eml.parent.iterdir()] == ["message.eml"]  # no temporary left
+
+
+def test_dry_run_bytes_are_what_is_sent(
+    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Same headers and parts as the sent message; only Date and Message-ID differ."""
+    use_server(monkeypatch, smtp_server.port, login=False)
+    monkeypatch.setenv("CXTRADEOFF_SMTP_PASSWORD", PASSWORD)  # set but never needed
+    monkeypatch.setenv("CXTRADEOFF_SMTP_USER", USER)
+    monkeypatch.setenv("CXTRADEOFF_SMTP_SECURITY", "starttls")
+    eml = tmp_path / "m.eml"
+    assert run_cli(reports, "--to", "ana@example.com", "--dry-run", str(eml)) == 0
+    data = eml.read_bytes()
+    assert PASSWORD.encode() not in data
+    assert b"\r\n" in data  # the SMTP wire form, CRLF line ends
+    msg = BytesParser(policy=policy.default).parsebytes(data)
+    assert msg["From"] == SENDER
+
+
+# ------------------------------------------------------------------------ settings
+
+
+def test_settings_from_config_file_and_environment_overrides(tmp_path: Path) -> None:
+    config = tmp_path / "reports.yaml"
+    config.write_text(
+        "reports: [ignored]\n"
+        "smtp:\n  host: mail.example.com\n  port: 2525\n  security: ssl\n"
+        "  from: Reports <reports@example.com>\n  user: bot\n  password: from-file\n",
+        encoding="utf-8",
+    )
+    settings = emailer.load_smtp_settings(environ={}, config_path=config)
+    assert (settings.host, settings.port, settings.security) == ("mail.example.com", 2525, "ssl")
+    assert (settings.sender, settings.user, settings.password) == (
+        "reports@example.com", "bot", "from-file"
+    )
+    settings = emailer.load_smtp_settings(
+        environ={"CXTRADEOFF_SMTP_PORT": "465", "CXTRADEOFF_SMTP_PASSWORD": "from-env"},
+        config_path=config,
+    )
+    assert (settings.port, settings.password) == (465, "from-env")
+
+
+def test_missing_config_file_is_fine_and_defaults_apply(tmp_path: Path) -> None:
+    settings = emailer.load_smtp_settings(
+        environ={"CXTRADEOFF_SMTP_HOST": "mx.test", "CXTRADEOFF_SMTP_FROM": SENDER},
+        config_path=tmp_path / "absent.yaml",
+    )
+    assert (settings.port, settings.security, settings.user) == (587, "starttls", None)
+    assert (settings.attempts, settings.retry_delay) == (4, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PORT": "smtp"}, "CXTRADEOFF_SMTP_PORT='smtp': expected a TCP port"),
+        ({"PORT": "70000"}, "CXTRADEOFF_SMTP_PORT='70000': expected a TCP port"),
+        ({"SECURITY": "tls"}, "CXTRADEOFF_SMTP_SECURITY='tls': unknown security"),
+        ({"HOST": ""}, "CXTRADEOFF_SMTP_HOST is not set"),
+        ({"FROM": "not-an-address"}, "CXTRADEOFF_SMTP_FROM: 'not-an-address' is not an e-mail"),
+        ({"USER": "bot"}, "CXTRADEOFF_SMTP_PASSWORD is not set but CXTRADEOFF_SMTP_USER is"),
+        ({"SECURITY": "none", "USER": "bot", "PASSWORD": PASSWORD}, "unencrypted"),
+        ({"CAFILE": "/nonexistent/ca.pem"}, "CXTRADEOFF_SMTP_CAFILE='/nonexistent/ca.pem'"),
+        ({"ATTEMPTS": "0"}, "CXTRADEOFF_SMTP_ATTEMPTS='0': expected the number of attempts"),
+        ({"RETRY_DELAY": "-1"}, "CXTRADEOFF_SMTP_RETRY_DELAY='-1'"),
+        ({"TIMEOUT": "nan"}, "CXTRADEOFF_SMTP_TIMEOUT='nan'"),
+    ],
+)
+def test_bad_settings_name_the_variable(
+    env: dict[str, str], message: str, reports: Reports, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = {"HOST": "127.0.0.1", "FROM": SENDER}
+    for key, value in (base | env).items():
+        monkeypatch.setenv(emailer.ENV_PREFIX + key, value)
+    assert run_cli(reports, "--to", "ana@example.com") == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert PASSWORD not in captured.err + captured.out
+
+
+def test_config_file_errors_name_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "reports.yaml"
+    config.write_text("smtp:\n  host: mx.test\n  port: 99999\n  from: a@b.test\n",
+                      encoding="utf-8")  # fmt: skip
+    with pytest.raises(SmtpConfigError, match=r"smtp\.port in .*reports\.yaml='99999'"):
+        emailer.load_smtp_settings(environ={}, config_path=config)
+    config.write_text("smtp:\n  hots: mx.test\n", encoding="utf-8")
+    with pytest.raises(SmtpConfigError, match=r"unknown key\(s\) smtp\.hots"):
+        emailer.load_smtp_settings(environ={}, config_path=config)
+    config.write_text("smtp: [1, 2]\n", encoding="utf-8")
+    with pytest.raises(SmtpConfigError, match="'smtp' must be a mapping"):
+        emailer.load_smtp_settings(environ={}, config_path=config)
+
+
+@pytest.mark.parametrize(
+    "address", ["ana", "ana@", "a@b.test, c@d.test", "ana@example.com\r\nBcc: x@y.test", ""]
+)
+def test_bad_recipient_is_a_usage_error(
+    address: str, reports: Reports, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli(reports, "--to", address, "--dry-run", str(tmp_path / "m.eml"))
+    assert code == 2
+    assert "--to" in capsys.readouterr().err
+    assert not (tmp_path / "m.eml").exists()
+
+
+# ------------------------------------------------------------------------ manifest
+
+
+def test_manifest_problems_are_all_listed(reports: Reports) -> None:
+    write_manifest(
+        reports.dir,
+        {
+            "telecom": report_entry(
+                "telecom", headline=TELECOM_HEADLINE | {"npv": "lots", "p_loss": 1.5}
+            ),
+            "evil": report_entry("evil", outputs={"pdf": "../../etc/passwd"}),
+            "untitled": report_entry("untitled", title=""),
+        },
+    )
+    with pytest.raises(ManifestError) as info:
+        emailer.load_manifest(reports.dir)
+    message = str(info.value)
+    assert "reports.telecom.headline.npv: expected a number, got 'lots'" in message
+    assert "reports.telecom.headline.p_loss: expected a probability 0..1" in message
+    assert "reports.evil.outputs.pdf: '../../etc/passwd' points outside" in message
+    assert "reports.untitled.title" in message
+    assert info.value.exit_code == 2
+
+
+def test_missing_manifest_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = Reports(tmp_path, {})
+    assert run_cli(empty, "--to", "a@b.test", "--dry-run", str(tmp_path / "m.eml")) == 2
+    assert "manifest.json" in capsys.readouterr().err
+
+
+def test_corrupt_sent_log_names_the_line(reports: Reports) -> None:
+    log = reports.dir / emailer.SENT_LOG_NAME
+    log.write_text('{"build_id": "b", "report": "r", "recipient": "a@b.test"}\nnot json\n',
+                   encoding="utf-8")  # fmt: skip
+    with pytest.raises(emailer.SentLogError, match="line 2"):
+        emailer.read_sent_log(log)
+
+
+# ---------------------------------------------------------------------- formatting
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(1234567.4, "EUR 1,234,567"), (-0.4, "EUR 0"), (-2500.5, "EUR -2,500"),
+     (float("nan"), "not available")],
+)  # fmt: skip
+def test_format_money(value: float, shown: str) -> None:
+    assert emailer.format_money(value, "EUR") == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0.059, "5.9%"), (None, "none (no customer is exposed"), (-0.2, "none (the savings"),
+     (1.7, "above 100%")],
+)  # fmt: skip
+def test_format_break_even(value: float | None, shown: str) -> None:
+    assert emailer.format_break_even(value).startswith(shown)
+
+
+def test_attachment_filename_is_safe() -> None:
+    assert emailer.attachment_filename("telecom") == "cxtradeoff-telecom.pdf"
+    assert emailer.attachment_filename("../a b/c") == "cxtradeoff-a-b-c.pdf"
