@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from filelock import FileLock
 from pypdf import PdfReader, PdfWriter
 
 from cxtradeoff import cli, emailer
@@ -120,10 +121,10 @@ def reports(tmp_path: Path) -> Reports:
         directory,
         {
             "evidence": report_entry("evidence", title="What the evidence says"),
-            "telecom": report_entry(
-                "telecom", title=TELECOM_TITLE, headline=TELECOM_HEADLINE
+            "telecom": report_entry("telecom", title=TELECOM_TITLE, headline=TELECOM_HEADLINE),
+            "retail": report_entry(
+                "retail", status="failed", error="NameError: name '<x>' is not defined"
             ),
-            "retail": report_entry("retail", status="failed", error="NameError: boom"),
         },
     )
     return Reports(directory, pdfs)
@@ -299,15 +300,12 @@ def use_server(
 def run_cli(reports: Reports, *args: str) -> int:
     """``cxtradeoff email`` in-process, with a config file that does not exist."""
     no_config = reports.dir.parent / "no-reports.yaml"
-    return cli.main(
-        ["email", "--reports-dir", str(reports.dir), "--config", str(no_config), *args]
-    )
+    return cli.main(["email", "--reports-dir", str(reports.dir), "--config", str(no_config), *args])
 
 
 def retry_notices(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [
-        r for r in caplog.records
-        if r.name == "cxtradeoff.email" and "retrying" in r.getMessage()
+        r for r in caplog.records if r.name == "cxtradeoff.email" and "retrying" in r.getMessage()
     ]
 
 
@@ -336,7 +334,9 @@ def attachments(msg: EmailMessage) -> dict[str, bytes]:
 
 
 def test_sends_message_with_figures_and_pdfs(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    reports: Reports,
+    smtp_server: Server,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     use_server(monkeypatch, smtp_server.port)
@@ -383,7 +383,9 @@ def test_sends_message_with_figures_and_pdfs(
 
 
 def test_all_lists_failed_report_as_unavailable(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    reports: Reports,
+    smtp_server: Server,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     use_server(monkeypatch, smtp_server.port)
@@ -392,13 +394,16 @@ def test_all_lists_failed_report_as_unavailable(
     assert msg["Subject"] == "Q4 numbers"
     assert set(attachments(msg)) == {"cxtradeoff-telecom.pdf", "cxtradeoff-evidence.pdf"}
     text = body(msg, "plain")
-    assert "Not attached" in text and "(retail): status 'failed': NameError: boom" in text
-    assert "retail" in body(msg, "html")
+    assert "Not attached" in text
+    assert "(retail): status 'failed': NameError: name '<x>' is not defined" in text
+    assert "NameError: name &#x27;&lt;x&gt;&#x27; is not defined" in body(msg, "html")
     assert "Not attached: retail" in capsys.readouterr().out
 
 
 def test_named_failed_report_is_refused(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    reports: Reports,
+    smtp_server: Server,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     use_server(monkeypatch, smtp_server.port)
@@ -422,7 +427,9 @@ def test_report_without_pdf_is_refused(reports: Reports) -> None:
 
 
 def test_sent_log_stops_second_send_and_resend_sends_again(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    reports: Reports,
+    smtp_server: Server,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     use_server(monkeypatch, smtp_server.port)
@@ -474,8 +481,11 @@ def test_only_reports_not_yet_sent_are_mailed(
 
 
 def test_refused_recipient_is_reported_and_not_logged(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+    reports: Reports,
+    smtp_server: Server,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     smtp_server.handler.refuse_rcpt["gone@example.com"] = "550 5.1.1 no such mailbox"
     use_server(monkeypatch, smtp_server.port)
@@ -492,7 +502,9 @@ def test_refused_recipient_is_reported_and_not_logged(
 
 
 def test_all_recipients_refused(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    reports: Reports,
+    smtp_server: Server,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     smtp_server.handler.refuse_rcpt["gone@example.com"] = "550 5.1.1 no such mailbox"
@@ -534,7 +546,9 @@ def test_recipient_temporarily_refused_is_retried(
 
 
 def test_server_down_bounded_retries_then_clear_error(
-    reports: Reports, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    reports: Reports,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     port = free_port()  # nothing listens there
@@ -567,8 +581,11 @@ def test_backoff_doubles_and_is_bounded() -> None:
 
 
 def test_permanent_550_is_not_retried(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+    reports: Reports,
+    smtp_server: Server,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     smtp_server.handler.data_replies = ["550 5.7.1 message refused by policy"]
     use_server(monkeypatch, smtp_server.port, attempts=3)
@@ -580,11 +597,12 @@ def test_permanent_550_is_not_retried(
     assert sent_log(reports) == []
 
 
-@pytest.mark.parametrize(
-    "reply", ["421 4.3.2 service shutting down", "451 4.3.0 try again later"]
-)
+@pytest.mark.parametrize("reply", ["421 4.3.2 service shutting down", "451 4.3.0 try again later"])
 def test_transient_answer_then_success_is_retried_and_sent(
-    reply: str, reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    reply: str,
+    reports: Reports,
+    smtp_server: Server,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     smtp_server.handler.data_replies = [reply]
@@ -598,7 +616,9 @@ def test_transient_answer_then_success_is_retried_and_sent(
 
 
 def test_transient_answers_exhaust_the_attempts(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch,
+    reports: Reports,
+    smtp_server: Server,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     smtp_server.handler.data_replies = ["451 4.3.0 try again later"] * 5
@@ -613,8 +633,11 @@ def test_transient_answers_exhaust_the_attempts(
 
 
 def test_starttls_login_sends(
-    reports: Reports, starttls_server: Server, certificate: tuple[Path, Path],
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    reports: Reports,
+    starttls_server: Server,
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -637,7 +660,9 @@ def test_starttls_login_sends(
     "ignore:Requiring AUTH while not requiring TLS can lead to security vulnerabilities"
 )
 def test_implicit_tls_login_sends(
-    reports: Reports, ssl_server: Server, certificate: tuple[Path, Path],
+    reports: Reports,
+    ssl_server: Server,
+    certificate: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     use_server(monkeypatch, ssl_server.port, security="ssl", login=True, cafile=certificate[0])
@@ -646,8 +671,11 @@ def test_implicit_tls_login_sends(
 
 
 def test_wrong_password_stops_at_once(
-    reports: Reports, starttls_server: Server, certificate: tuple[Path, Path],
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    reports: Reports,
+    starttls_server: Server,
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -669,8 +697,11 @@ def test_wrong_password_stops_at_once(
 
 
 def test_untrusted_certificate_is_refused_not_ignored(
-    reports: Reports, starttls_server: Server, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+    reports: Reports,
+    starttls_server: Server,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     use_server(monkeypatch, starttls_server.port, security="starttls", login=True)  # no CAFILE
     assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 4
@@ -748,7 +779,9 @@ def test_settings_from_config_file_and_environment_overrides(tmp_path: Path) -> 
     settings = emailer.load_smtp_settings(environ={}, config_path=config)
     assert (settings.host, settings.port, settings.security) == ("mail.example.com", 2525, "ssl")
     assert (settings.sender, settings.user, settings.password) == (
-        "reports@example.com", "bot", "from-file"
+        "reports@example.com",
+        "bot",
+        "from-file",
     )
     settings = emailer.load_smtp_settings(
         environ={"CXTRADEOFF_SMTP_PORT": "465", "CXTRADEOFF_SMTP_PASSWORD": "from-env"},
@@ -783,7 +816,10 @@ def test_missing_config_file_is_fine_and_defaults_apply(tmp_path: Path) -> None:
     ],
 )
 def test_bad_settings_name_the_variable(
-    env: dict[str, str], message: str, reports: Reports, monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    message: str,
+    reports: Reports,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     base = {"HOST": "127.0.0.1", "FROM": SENDER}
@@ -845,7 +881,9 @@ def test_manifest_problems_are_all_listed(reports: Reports) -> None:
     assert info.value.exit_code == 2
 
 
-def test_missing_manifest_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_manifest_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     empty = Reports(tmp_path, {})
     assert run_cli(empty, "--to", "a@b.test", "--dry-run", str(tmp_path / "m.eml")) == 2
     assert "manifest.json" in capsys.readouterr().err
@@ -883,3 +921,13 @@ def test_format_break_even(value: float | None, shown: str) -> None:
 def test_attachment_filename_is_safe() -> None:
     assert emailer.attachment_filename("telecom") == "cxtradeoff-telecom.pdf"
     assert emailer.attachment_filename("../a b/c") == "cxtradeoff-a-b-c.pdf"
+
+
+def test_a_held_sent_log_lock_is_a_clear_error(reports: Reports, smtp_server: Server) -> None:
+    settings = SmtpSettings(host="127.0.0.1", port=smtp_server.port, security="none",
+                            sender=SENDER)  # fmt: skip
+    lock = FileLock(str(reports.dir / emailer.SENT_LOG_NAME) + ".lock")
+    with lock, pytest.raises(emailer.SentLogError, match="held by another 'cxtradeoff email'"):
+        emailer.send_reports(reports_dir=reports.dir, recipients=["ana@example.com"],
+                             report_names=None, settings=settings, lock_timeout=0.1)  # fmt: skip
+    assert smtp_server.handler.data_calls == 0

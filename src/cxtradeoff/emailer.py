@@ -520,7 +520,8 @@ def _parse_headline(where: str, data: object, problems: list[str]) -> Headline |
         annual_savings=float(data["annual_savings"]),
         npv=float(data["npv"]),
         break_even_conversion=(
-            None if data.get("break_even_conversion") is None
+            None
+            if data.get("break_even_conversion") is None
             else float(data["break_even_conversion"])
         ),
         p_loss=None if data.get("p_loss") is None else float(data["p_loss"]),
@@ -828,14 +829,16 @@ def render_html(
         '<html lang="en"><head><meta charset="utf-8">',
         "<title>cxtradeoff reports</title></head>",
         '<body style="font-family: sans-serif; color: #222;">',
-        "<h1 style=\"font-size: 1.3em;\">Customer-service AI: savings versus loyalty</h1>",
+        '<h1 style="font-size: 1.3em;">Customer-service AI: savings versus loyalty</h1>',
         f"<p>Build <code>{e(manifest.build_id)}</code>, built {e(manifest.built_at)}{commit}. "
         f"Attached: {len(reports)} PDF report(s).</p>",
     ]
     for report in reports:
         parts.append(f'<h2 style="font-size: 1.1em;">{e(_one_line(report.title))}</h2>')
         if report.display_name or report.profile:
-            parts.append(f"<p>Company: {e(_one_line(report.display_name or report.profile or ''))}</p>")
+            parts.append(
+                f"<p>Company: {e(_one_line(report.display_name or report.profile or ''))}</p>"
+            )
         if report.headline is None:
             parts.append("<p>No model figures in this report; see the PDF.</p>")
         else:
@@ -848,7 +851,7 @@ def render_html(
             parts.append("</table>")
         parts.append(f"<p>Attachment: <code>{e(attachment_filename(report.name))}</code></p>")
     if unavailable:
-        parts.append("<h2 style=\"font-size: 1.1em;\">Not attached (unavailable)</h2><ul>")
+        parts.append('<h2 style="font-size: 1.1em;">Not attached (unavailable)</h2><ul>')
         parts.extend(
             f"<li>{e(_one_line(r.title))} (<code>{e(r.name)}</code>): {e(why)}</li>"
             for r, why in unavailable
@@ -1270,7 +1273,8 @@ def plan_groups(
     skipped: list[tuple[str, list[str]]] = []
     for rcpt in recipients:
         done = [
-            name for name, build_id in reports
+            name
+            for name, build_id in reports
             if not resend and (build_id, name, rcpt.lower()) in already_sent
         ]
         todo = tuple(name for name, _ in reports if name not in done)
@@ -1397,8 +1401,7 @@ def send_reports(
                     ],
                 )
                 summary.sent.extend(
-                    (rcpt, list(group_reports), str(msg["Message-ID"]))
-                    for rcpt in result.accepted
+                    (rcpt, list(group_reports), str(msg["Message-ID"])) for rcpt in result.accepted
                 )
                 summary.refused.extend(
                     (rcpt, code, reply) for rcpt, (code, reply) in result.refused.items()

@@ -92,8 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         type=Path,
         default=paths.REPORTS_CONFIG,
         metavar="FILE",
-        help="YAML file whose 'smtp:' section holds settings (default: %(default)s; "
-        "may be absent)",
+        help="YAML file whose 'smtp:' section holds settings (default: %(default)s; may be absent)",
     )
     parser.set_defaults(func=run)
 
@@ -164,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Sent build {summary.build_id} to {rcpt}: {', '.join(names)} {message_id}")
     for rcpt, names in summary.skipped:
         print(
-            f"Skipped {rcpt}: already sent build {summary.build_id} ({', '.join(names)}); "
+            f"Skipped {rcpt}: already received {', '.join(names)} from this build; "
             "use --resend to send again."
         )
     for rcpt, code, reply in summary.refused:
@@ -174,5 +173,8 @@ def run(args: argparse.Namespace) -> int:
     if summary.refused:
         return DELIVERY_EXIT_CODE
     if not summary.sent:
-        print(f"Nothing to send: every recipient already has build {summary.build_id}.")
+        print(
+            f"Nothing to send: every recipient already has these reports of build "
+            f"{summary.build_id}."
+        )
     return 0
