@@ -1,0 +1,238 @@
+"""``cxtradeoff analyse`` and ``cxtradeoff profiles``, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from cxtradeoff import paths
+from cxtradeoff.cli import main
+from cxtradeoff.results import read_results, write_results
+
+KEYS = (
+    "margin_per_customer",
+    "clv",
+    "value_per_lost_customer",
+    "exposure",
+    "extra_churn",
+    "customers_lost_per_year",
+    "annual_savings",
+    "annual_loyalty_cost",
+    "npv",
+    "break_even_churn",
+    "break_even_conversion",
+)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cxtradeoff.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def analyse_json(capsys, *args: str) -> dict:
+    assert main(["analyse", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_worked_check_through_the_command_line(tmp_path):
+    # the contract's worked check as a profile file, through a real subprocess
+    rows = ["profile,display_name,currency,parameter,value,basis"]
+    values = {
+        "customers": "1000000",
+        "revenue_per_customer": "600",
+        "margin": "0.3",
+        "retention_rate": "0.85",
+        "discount_rate": "0.1",
+        "horizon_years": "3",
+        "contacts_per_customer": "2",
+        "contact_reach": "0.5",
+        "cost_human_contact": "6",
+        "cost_ai_contact": "0.8",
+        "ai_resolution_share": "0",
+        "ai_escalation_share": "0",
+        "assist_productivity": "0",
+        "ai_fixed_cost_per_year": "500000",
+        "implementation_cost": "0",
+        "consider_switch_share": "0.53",
+        "switch_conversion": "0.05",
+        "escalation_mitigation": "0",
+        "retention_spend_per_customer": "20",
+        "acquisition_multiplier": "5",
+        "replace_lost_customers": "false",
+    }
+    rows += [f"check,Worked check,EUR,{k},{v},model contract" for k, v in values.items()]
+    path = tmp_path / "check.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    proc = cli(
+        "analyse",
+        "--profile",
+        "check",
+        "--scenario",
+        "full_automation",
+        "--set",
+        "ai_escalation_share=0",
+        "--set",
+        "escalation_mitigation=0",
+        "--profiles-file",
+        str(path),
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    for key in KEYS:
+        assert key in out
+    assert out["npv"] == pytest.approx(2_175_000.7513148, rel=1e-9)
+    assert out["annual_savings"] == pytest.approx(5_740_000, rel=1e-9)
+    assert out["annual_loyalty_cost"] == pytest.approx(4_865_400, rel=1e-9)
+    assert out["break_even_conversion"] == pytest.approx(0.0589879557693, rel=1e-9)
+    assert "npv_p10" not in out
+    # unrounded: many more digits than a formatter would keep
+    assert len(repr(out["npv"])) > 12
+
+
+def test_installed_console_script_runs():
+    script = shutil.which("cxtradeoff", path=str(paths.ROOT / ".venv" / "bin"))
+    if script is None:
+        pytest.skip("the console script is installed by 'make setup'")
+    proc = subprocess.run(
+        [script, "analyse", "--profile", "telecom", "--scenario", "hybrid"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["scenario"] == "hybrid"
+
+
+def test_draws_add_monte_carlo_keys_reproducibly(capsys):
+    args = ("--profile", "fintech", "--scenario", "full_automation", "--draws", "3000")
+    one = analyse_json(capsys, *args, "--seed", "11")
+    two = analyse_json(capsys, *args, "--seed", "11")
+    other = analyse_json(capsys, *args, "--seed", "12")
+    for key in ("npv_p10", "npv_p50", "npv_p90", "p_loss"):
+        assert key in one
+        assert one[key] == two[key]
+    assert one["npv_p50"] != other["npv_p50"]
+    assert one["npv_p10"] <= one["npv_p50"] <= one["npv_p90"]
+    assert 0.0 <= one["p_loss"] <= 1.0
+
+
+def test_status_quo_gives_null_break_even_conversion(capsys):
+    out = analyse_json(capsys, "--profile", "telecom", "--scenario", "status_quo")
+    assert out["npv"] == 0.0
+    assert out["break_even_conversion"] is None
+
+
+def test_set_is_parsed_by_type(capsys):
+    base = analyse_json(capsys, "--profile", "telecom", "--scenario", "hybrid")
+    out = analyse_json(
+        capsys,
+        "--profile",
+        "telecom",
+        "--scenario",
+        "hybrid",
+        "--set",
+        "replace_lost_customers=false",
+        "--set",
+        "horizon_years=5",
+        "--set",
+        "customers=1_000_000",
+    )
+    assert out["overrides"] == {
+        "replace_lost_customers": False,
+        "horizon_years": 5,
+        "customers": 1_000_000,
+    }
+    assert out["value_per_lost_customer"] == pytest.approx(out["clv"])
+    assert base["value_per_lost_customer"] < base["clv"]
+    assert out["customers_lost_per_year"] == pytest.approx(
+        base["customers_lost_per_year"] / 8, rel=1e-12
+    )
+
+
+def test_table_format(capsys):
+    assert (
+        main(["analyse", "--profile", "telecom", "--scenario", "hybrid", "--format", "table"]) == 0
+    )
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    for key in KEYS:
+        assert key in lines
+    assert "Telecom operator (illustrative)" in lines["display_name"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--profile", "telcom", "--scenario", "hybrid"], "unknown profile 'telcom'"),
+        (["--profile", "telecom", "--scenario", "hybird"], "unknown scenario 'hybird'"),
+        (["--profile", "telecom", "--scenario", "hybrid", "--set", "margn=0.3"], "'margin'"),
+        (["--profile", "telecom", "--scenario", "hybrid", "--set", "margin=1.5"], "margin = 1.5"),
+        (["--profile", "telecom", "--scenario", "hybrid", "--set", "margin"], "name=value"),
+        (
+            ["--profile", "telecom", "--scenario", "hybrid", "--set", "replace_lost_customers=1"],
+            "true or false",
+        ),
+        (
+            ["--profile", "telecom", "--scenario", "hybrid", "--set", "ai_resolution_share=0.95"],
+            "ai_resolution_share + ai_escalation_share",
+        ),
+    ],
+)
+def test_bad_input_exits_2_naming_it(capsys, args, fragment):
+    assert main(["analyse", *args]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err
+    assert "Traceback" not in err
+
+
+def test_bad_profiles_file_exits_2_naming_file_and_line(tmp_path, capsys):
+    path = tmp_path / "p.csv"
+    text = paths.COMPANY_PROFILES.read_text(encoding="utf-8").replace(
+        "telecom,Telecom operator (illustrative),EUR,margin,0.35",
+        "telecom,Telecom operator (illustrative),EUR,margin,3.5",
+    )
+    path.write_text(text, encoding="utf-8")
+    code = main(
+        ["analyse", "--profile", "telecom", "--scenario", "hybrid", "--profiles-file", str(path)]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert str(path) in err
+    assert "line 4, column 'value': margin = 3.5" in err
+
+
+def test_negative_draws_is_a_usage_error():
+    proc = cli("analyse", "--profile", "telecom", "--scenario", "hybrid", "--draws", "-1")
+    assert proc.returncode == 2
+    assert "--draws" in proc.stderr
+
+
+def test_profiles_lists_names_first(capsys):
+    assert main(["profiles"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    first_words = [line.split()[0] for line in lines]
+    for name in ("telecom", "retail_bank", "ecommerce", "b2b_software", "fintech"):
+        assert name in first_words
+    for name in ("status_quo", "hybrid", "full_automation", "reversal"):
+        assert name in first_words
+
+
+def test_results_file_is_written_atomically(tmp_path):
+    target = tmp_path / "out" / "results.json"
+    write_results({"a": 1.5, "b": None}, target)
+    assert read_results(target) == {"a": 1.5, "b": None}
+    assert [p.name for p in target.parent.iterdir()] == ["results.json"]
+    with pytest.raises(ValueError):
+        write_results({"a": float("nan")}, target)
+    assert read_results(target) == {"a": 1.5, "b": None}  # the old file is intact
+    assert [p.name for p in target.parent.iterdir()] == ["results.json"]

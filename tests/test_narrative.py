@@ -1,0 +1,93 @@
+"""Narrative: sentences from results, with free text escaped."""
+
+from __future__ import annotations
+
+import pytest
+
+from cxtradeoff.narrative import (
+    break_even_sentence,
+    escape_text,
+    executive_summary,
+    format_money,
+    format_share,
+    headline_sentence,
+)
+from cxtradeoff.profiles import load_profiles
+from cxtradeoff.results import build_results
+
+
+@pytest.fixture(scope="module")
+def results():
+    telecom = load_profiles()["telecom"]
+    return build_results(
+        telecom,
+        ["status_quo", "full_automation", "hybrid"],
+        draws=2000,
+        seed=3,
+        overrides={"replace_lost_customers": False, "switch_conversion": 0.1},
+    )
+
+
+def test_formatting():
+    assert format_money(5_740_000, "EUR") == "EUR 5.74 million"
+    assert format_money(-2_175_000.75, "USD") == "-USD 2.18 million"
+    assert format_money(870_000, "EUR") == "EUR 870,000"
+    assert format_money(3.2e9, "EUR") == "EUR 3.2 billion"
+    assert format_money(None, "EUR") == "n/a"
+    assert format_share(0.05899) == "5.9%"
+    assert format_share(0.0042) == "0.42%"
+    assert format_share(None) == "n/a"
+
+
+def test_break_even_sentence_cases():
+    assert break_even_sentence(0.05899) == (
+        "It pays only if fewer than 5.9% of the customers who would consider leaving "
+        "actually leave."
+    )
+    assert "does not pay even if no customer leaves" in break_even_sentence(-0.2)
+    assert "pays even if every customer" in break_even_sentence(1.4)
+    assert "no break-even" in break_even_sentence(None)
+
+
+def test_escape_text_neutralises_html_and_markdown():
+    escaped = escape_text("<script>alert(1)</script> *bold* [x](y) & co")
+    assert "<" not in escaped
+    assert ">" not in escaped
+    assert "&lt;script&gt;" in escaped
+    assert "\\*bold\\*" in escaped
+    assert "&amp; co" in escaped
+
+
+def test_executive_summary_states_savings_break_even_and_risk(results):
+    text = executive_summary(results)
+    full = results["scenarios"]["full_automation"]
+    assert text.startswith("**Telecom operator \\(illustrative\\): full automation")
+    assert format_money(full["annual_savings"], "EUR") in text
+    assert format_money(full["npv"], "EUR") in text
+    k = format_share(full["break_even_conversion"])
+    assert f"It pays only if fewer than {k} of the customers who would consider leaving" in text
+    assert f"the chance of losing money is {format_share(full['p_loss'], digits=0)}" in text
+    assert "2,000 Monte Carlo draws (seed 3)" in text
+    assert "status quo (no AI)" not in text.split("\n")[2]  # no paragraph for the status quo
+    best = max(results["scenarios"].items(), key=lambda kv: kv[1]["npv"])[0]
+    assert "has the highest net present value" in text
+    assert {"hybrid": "hybrid set-up", "full_automation": "full automation"}[best] in text.split(
+        "Of the scenarios compared,"
+    )[1]
+
+
+def test_summary_escapes_a_hostile_display_name(results):
+    hostile = {**results, "display_name": "<script>alert(1)</script>"}
+    text = executive_summary(hostile)
+    assert "<script>" not in text
+    assert "&lt;script&gt;" in text
+    assert "<script>" not in headline_sentence(hostile)
+
+
+def test_summary_without_draws_does_not_claim_a_chance():
+    telecom = load_profiles()["telecom"]
+    res = build_results(telecom, ["hybrid"], draws=0)
+    text = executive_summary(res)
+    assert "chance of losing money" not in text
+    assert "Monte Carlo" not in text
+    assert res["headline"]["p_loss"] is None
