@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 #: Markdown punctuation that could start emphasis, links, code or headings
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~-])")
 
 SCENARIO_LABELS: Mapping[str, str] = {
     "status_quo": "the status quo (no AI)",
@@ -24,14 +24,14 @@ SCENARIO_LABELS: Mapping[str, str] = {
 
 
 def escape_text(text: str) -> str:
-    """Escape HTML-special characters and Markdown punctuation in free text.
+    """Escape Markdown punctuation, then HTML-special characters (``&``, ``<``, ``>``).
 
     Examples
     --------
     >>> escape_text("<script>alert(1)</script>")
     '&lt;script&gt;alert\\\\(1\\\\)&lt;/script&gt;'
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=True))
+    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", str(text)), quote=False)
 
 
 def format_money(value: float | None, currency: str) -> str:

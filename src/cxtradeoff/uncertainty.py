@@ -545,3 +545,25 @@ def probability_conversion_below(
     if median <= 0:
         return 1.0
     return NormalDist().cdf(math.log(threshold / median) / sigma)
+
+
+def conversion_curve(
+    params: Parameters,
+    scenario: str,
+    *,
+    conversion: Sequence[float] | np.ndarray,
+    overrides: Mapping[str, Any] | None = None,
+) -> np.ndarray:
+    """NPV of a scenario at each value of switch_conversion, the rest at base.
+
+    Raises
+    ------
+    ParameterError
+        If a conversion value is outside 0..1.
+    """
+    k = np.asarray(conversion, dtype=float)
+    if np.any(k < 0) or np.any(k > 1):
+        raise ParameterError("switch_conversion values must be in 0..1")
+    phases = scenario_phases(params, scenario, overrides=overrides)
+    inputs = [{**p.as_inputs(), "switch_conversion": k} for _, p in phases]
+    return np.broadcast_to(np.asarray(compute_phases(inputs).npv, dtype=float), k.shape).copy()
