@@ -4,8 +4,9 @@ The build writes ``manifest.json`` into the reports directory; this module reads
 builds one MIME message (plain-text and HTML bodies, the PDFs attached), and hands it to
 an SMTP server. Settings come from ``CXTRADEOFF_SMTP_*`` environment variables or the
 ``smtp:`` section of ``reports.yaml`` (the environment wins). A sent log beside the
-reports (``.sent-log.jsonl``) remembers which build went to whom, so a build is not
-mailed twice to the same person unless asked to.
+reports (``.sent-log.jsonl``) remembers which report of which build went to whom, so
+it is not mailed twice to the same person unless asked to. A report's build is the one
+that made its files: a report left up to date by a later build keeps its older id.
 
 Transient failures (connection refused, time-outs, SMTP 4xx answers) are retried with
 exponential back-off a bounded number of times; permanent ones (5xx answers, a refused
@@ -575,9 +576,9 @@ def _parse_report(
         return None
     return ReportEntry(
         name=name,
-        title=title.strip(),
+        title=str(title).strip(),
         profile=profile,
-        status=status,
+        status=str(status),
         build_id=own_build.strip() if own_build else build_id,
         pdf=pdf,
         headline=headline,
@@ -631,8 +632,8 @@ def load_manifest(reports_dir: Path) -> Manifest:
         raise ManifestError(path, problems)
     return Manifest(
         path=path,
-        build_id=build_id.strip(),
-        built_at=built_at,
+        build_id=str(build_id).strip(),
+        built_at=str(built_at),
         git_commit=git_commit,
         reports=reports,
     )
@@ -770,6 +771,7 @@ def default_subject(manifest: Manifest, reports: Sequence[ReportEntry]) -> str:
     return f"cxtradeoff reports: {len(reports)} reports (built {date})"
 
 
+_FOOTNOTE = "Figures are taken from the build's results; the PDFs show sources and uncertainty."
 _BREAK_EVEN_NOTE = (
     "Break-even switch conversion: the share of customers who consider leaving over AI "
     "service and must actually leave before the automation stops paying."
@@ -809,7 +811,7 @@ def render_text(
         lines.append("")
     if any(r.headline is not None for r in reports):
         lines.append(_BREAK_EVEN_NOTE)
-    lines.append("Figures are the build's base case; the PDFs show sources and uncertainty.")
+    lines.append(_FOOTNOTE)
     return "\n".join(lines) + "\n"
 
 
@@ -859,10 +861,7 @@ def render_html(
         parts.append("</ul>")
     if any(r.headline is not None for r in reports):
         parts.append(f"<p><small>{e(_BREAK_EVEN_NOTE)}</small></p>")
-    parts.append(
-        "<p><small>Figures are the build's base case; the PDFs show sources and "
-        "uncertainty.</small></p></body></html>"
-    )
+    parts.append(f"<p><small>{e(_FOOTNOTE)}</small></p></body></html>")
     return "\n".join(parts) + "\n"
 
 

@@ -27,7 +27,7 @@ from cxtradeoff.emailer import (
 _SETTINGS_HELP = ", ".join(env_var(k) for k in SETTING_KEYS)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``email`` subcommand."""
     parser = subparsers.add_parser(
         "email",
@@ -97,16 +97,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=run)
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stderr`` is at the time of the record."""
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is when the record arrives (tests swap it)."""
 
-    @property  # type: ignore[override]
-    def stream(self):  # type: ignore[no-untyped-def]
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: object) -> None:
-        pass
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
 
 
 def _notice_handler() -> logging.Handler | None:
@@ -135,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             sender=dry_run_sender(environ=environ, config_path=args.config),
             subject=args.subject,
         )
-        attachments = [p.get_filename() for p in msg.iter_attachments()]
+        attachments = [p.get_filename() or "?" for p in msg.iter_attachments()]
         print(f"Dry run: wrote {path} (not sent).")
         print(f"  To: {msg['To']}")
         print(f"  Subject: {msg['Subject']}")
