@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -285,22 +286,34 @@ def figure_svg(fig: Figure, *, close: bool = True) -> str:
         fig.savefig(buffer, format="svg", bbox_inches="tight")
     if close:
         plt.close(fig)
-    return buffer.getvalue()
+    svg = buffer.getvalue()
+    # scale to the width of the page or column instead of overflowing it
+    return re.sub(
+        r'<svg ([^>]*?)width="([\d.]+)pt" height="[\d.]+pt"',
+        r'<svg \1width="100%" style="max-width: \2pt; height: auto"',
+        svg,
+        count=1,
+    )
 
 
 # --------------------------------------------------------------------------- tables
 
 _TABLE_CSS = """<style>
-table.cx-evidence {border-collapse: collapse; width: 100%; font-size: 0.86em; line-height: 1.35;}
-table.cx-evidence th, table.cx-evidence td {border: 1px solid #bbb; padding: 4px 6px;
-  vertical-align: top; text-align: left;}
-table.cx-evidence th {background: #f0f0f0;}
-table.cx-evidence td.num {white-space: nowrap; text-align: right;}
+table.cx-evidence {border-collapse: collapse !important; width: 100% !important;
+  table-layout: fixed; font-size: 0.86em; line-height: 1.35;}
+table.cx-evidence th, table.cx-evidence td {border: 1px solid #bbb !important;
+  padding: 4px 6px !important; vertical-align: top !important; text-align: left !important;
+  overflow-wrap: break-word;}
+table.cx-evidence th {background: #f0f0f0 !important;}
+table.cx-evidence td.num {text-align: right !important;}
 table.cx-evidence tr {page-break-inside: avoid; break-inside: avoid;}
-table.cx-evidence .status {font-weight: bold; white-space: nowrap; padding-left: 4px;
-  border-left: 6px solid #7f7f7f;}
+table.cx-evidence .status {font-weight: bold; padding-left: 4px; display: inline-block; border-left: 6px solid #7f7f7f;}
 table.cx-evidence .note {color: #333; font-size: 0.95em;}
 </style>"""
+
+
+def _colgroup(widths: tuple[int, ...]) -> str:
+    return "<colgroup>" + "".join(f'<col style="width: {w}%">' for w in widths) + "</colgroup>"
 
 
 def _e(value: Any) -> str:
@@ -354,7 +367,7 @@ def claims_table_html(claims: pd.DataFrame) -> str:
     """
     head = (
         "<tr><th>Article's claim</th><th>Credited to</th><th>Article</th>"
-        "<th>Primary source</th><th>Source</th><th>Status</th><th>What the check found</th></tr>"
+        "<th>Primary source</th><th>Found</th><th>Status</th><th>What the check found</th></tr>"
     )
     body = []
     for row in claims.to_dict("records"):
@@ -375,7 +388,7 @@ def claims_table_html(claims: pd.DataFrame) -> str:
         )
     return (
         f'{_TABLE_CSS}\n<table class="cx-evidence" data-table="claims">'
-        f"<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+        f"{_colgroup((18, 10, 7, 21, 7, 13, 24))}<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
@@ -411,7 +424,7 @@ def events_table_html(events: pd.DataFrame) -> str:
         )
     return (
         f'{_TABLE_CSS}\n<table class="cx-evidence" data-table="events">'
-        f"<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+        f"{_colgroup((13, 9, 21, 9, 9, 13, 26))}<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
