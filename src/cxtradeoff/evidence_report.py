@@ -195,7 +195,11 @@ def _value_text(row: Mapping[str, Any]) -> str:
     """The article's figure, and the source's when it differs: ``"56% (source: 61%)"``."""
     text = format_value(row["article_value"], unit="share")
     source = row.get("source_value")
-    if not _missing(source) and abs(float(source) - float(row["article_value"])) > 1e-9:
+    if (
+        source is not None
+        and not _missing(source)
+        and abs(float(source) - float(row["article_value"])) > 1e-9
+    ):
         text += f" (source: {format_value(source, unit='share')})"
     return text
 
@@ -307,7 +311,8 @@ table.cx-evidence th, table.cx-evidence td {border: 1px solid #bbb !important;
 table.cx-evidence th {background: #f0f0f0 !important;}
 table.cx-evidence td.num {text-align: right !important;}
 table.cx-evidence tr {page-break-inside: avoid; break-inside: avoid;}
-table.cx-evidence .status {font-weight: bold; padding-left: 4px; display: inline-block; border-left: 6px solid #7f7f7f;}
+table.cx-evidence .status {font-weight: bold; padding-left: 4px; display: inline-block;
+  border-left: 6px solid #7f7f7f;}
 table.cx-evidence .note {color: #333; font-size: 0.95em;}
 </style>"""
 
