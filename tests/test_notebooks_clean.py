@@ -62,10 +62,3 @@ def test_one_parameters_cell_of_typed_commented_literals(path: Path) -> None:
         assert statement.value is not None, f"{where}: no value"
         ast.literal_eval(statement.value)  # raises ValueError when not a literal
         assert "#" in lines[statement.end_lineno - 1], f"{where}: no comment"
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids())
-def test_starts_with_a_title(path: Path) -> None:
-    first = _load(path)["cells"][0]
-    assert first["cell_type"] == "markdown"
-    assert _source(first).startswith("# ")
