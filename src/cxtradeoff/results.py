@@ -186,3 +186,28 @@ def write_results(results: Mapping[str, Any], path: str | Path) -> Path:
 def read_results(path: str | Path) -> dict[str, Any]:
     """Read a results JSON written by :func:`write_results`."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def scenario_table(results: Mapping[str, Any]) -> Any:
+    """One row per scenario with the figures a reader compares (a pandas DataFrame).
+
+    Columns: annual_savings, annual_loyalty_cost, customers_lost_per_year, npv,
+    break_even_conversion, npv_p10, npv_p50, npv_p90, p_loss; ``None`` stays missing.
+    """
+    import pandas as pd
+
+    columns = (
+        "annual_savings",
+        "annual_loyalty_cost",
+        "customers_lost_per_year",
+        "rehiring_cost",
+        "npv",
+        "break_even_conversion",
+        *MONTE_CARLO_KEYS,
+    )
+    rows = {
+        name: {c: result.get(c) for c in columns} for name, result in results["scenarios"].items()
+    }
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns), dtype=float)
+    frame.index.name = "scenario"
+    return frame
