@@ -293,8 +293,9 @@ def validate_value(name: str, value: Any) -> Any:
     """
     _check_known([name])
     info = Parameters.model_fields[name]
-    adapter = TypeAdapter(
-        Annotated[info.annotation, info], config=ConfigDict(strict=True, allow_inf_nan=False)
+    adapter: TypeAdapter[Any] = TypeAdapter(
+        Annotated[info.annotation, info],  # type: ignore[arg-type]
+        config=ConfigDict(strict=True, allow_inf_nan=False),
     )
     try:
         return adapter.validate_python(_plain(value))
@@ -463,7 +464,8 @@ def discount_factors(discount_rate: Value, horizon_years: int) -> list[Value]:
 
 def annuity_factor(discount_rate: Value, horizon_years: int) -> Value:
     """A = sum over t = 1..T of (1 + d)^-t."""
-    return sum(discount_factors(discount_rate, horizon_years))  # type: ignore[return-value]
+    total: Value = sum(discount_factors(discount_rate, horizon_years), start=0.0)
+    return total
 
 
 def net_present_value(
@@ -662,7 +664,7 @@ def compute_reversal(first: Mapping[str, Any], later: Mapping[str, Any]) -> Mode
     one = compute(first)
     two = compute(later)
     factors = discount_factors(d, T)
-    later_factor: Value = sum(factors[1:]) if T > 1 else 0.0  # type: ignore[assignment]
+    later_factor: Value = sum(factors[1:], start=0.0)
     workload_1 = human_workload(first["ai_resolution_share"], first["assist_productivity"])
     workload_2 = human_workload(later["ai_resolution_share"], later["assist_productivity"])
     agents = agents_to_rehire(
@@ -689,8 +691,9 @@ def compute_reversal(first: Mapping[str, Any], later: Mapping[str, Any]) -> Mode
     )
     npv = npv_without_loss - loss_pv
 
-    def horizon_mean(a: Value, b: Value) -> Value:
-        return (np.asarray(a, dtype=float) + (T - 1) * np.asarray(b, dtype=float)) / T
+    def horizon_mean(a: Value, b: Value) -> Any:
+        mean = (np.asarray(a, dtype=float) + (T - 1) * np.asarray(b, dtype=float)) / T
+        return mean[()]
 
     # loss in PV per unit of conversion k (k > 0 in the scenario), or via unit churn
     unit_churn_1 = np.multiply(one.exposure, first["consider_switch_share"]) * np.subtract(
@@ -708,13 +711,13 @@ def compute_reversal(first: Mapping[str, Any], later: Mapping[str, Any]) -> Mode
         margin_per_customer=one.margin_per_customer,
         clv=one.clv,
         value_per_lost_customer=one.value_per_lost_customer,
-        exposure=horizon_mean(one.exposure, two.exposure)[()],
-        extra_churn=horizon_mean(one.extra_churn, two.extra_churn)[()],
+        exposure=horizon_mean(one.exposure, two.exposure),
+        extra_churn=horizon_mean(one.extra_churn, two.extra_churn),
         customers_lost_per_year=horizon_mean(
             one.customers_lost_per_year, two.customers_lost_per_year
-        )[()],
-        annual_savings=horizon_mean(one.annual_savings, two.annual_savings)[()],
-        annual_loyalty_cost=horizon_mean(one.annual_loyalty_cost, two.annual_loyalty_cost)[()],
+        ),
+        annual_savings=horizon_mean(one.annual_savings, two.annual_savings),
+        annual_loyalty_cost=horizon_mean(one.annual_loyalty_cost, two.annual_loyalty_cost),
         npv=np.asarray(npv)[()],
         break_even_churn=np.asarray(d_star)[()],
         break_even_conversion=k_star,
