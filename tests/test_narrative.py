@@ -8,6 +8,7 @@ from cxtradeoff.narrative import (
     break_even_sentence,
     escape_text,
     executive_summary,
+    format_chance,
     format_money,
     format_share,
     headline_sentence,
@@ -37,6 +38,11 @@ def test_formatting():
     assert format_share(0.05899) == "5.9%"
     assert format_share(0.0042) == "0.42%"
     assert format_share(None) == "n/a"
+    assert format_chance(0.0) == "0%"
+    assert format_chance(0.003) == "less than 1%"
+    assert format_chance(0.374) == "37%"
+    assert format_chance(0.9999) == "more than 99%"
+    assert format_chance(1.0) == "100%"
 
 
 def test_break_even_sentence_cases():
@@ -66,7 +72,7 @@ def test_executive_summary_states_savings_break_even_and_risk(results):
     assert format_money(full["npv"], "EUR") in text
     k = format_share(full["break_even_conversion"])
     assert f"It pays only if fewer than {k} of the customers who would consider leaving" in text
-    assert f"the chance of losing money is {format_share(full['p_loss'], digits=0)}" in text
+    assert f"the chance of losing money is {format_chance(full['p_loss'])}" in text
     assert "2,000 Monte Carlo draws (seed 3)" in text
     assert "status quo (no AI)" not in text.split("\n")[2]  # no paragraph for the status quo
     best = max(results["scenarios"].items(), key=lambda kv: kv[1]["npv"])[0]

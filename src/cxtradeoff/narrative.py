@@ -58,6 +58,21 @@ def format_share(value: float | None, *, digits: int = 1) -> str:
     return f"{pct:.{digits}f}%"
 
 
+def format_chance(value: float | None) -> str:
+    """A probability in words: ``37%``, but ``less than 1%`` and ``more than 99%`` at the ends."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if value == 0:
+        return "0%"
+    if value < 0.005:
+        return "less than 1%"
+    if value == 1:
+        return "100%"
+    if value > 0.995:
+        return "more than 99%"
+    return f"{100 * value:.0f}%"
+
+
 def break_even_sentence(k_star: float | None) -> str:
     """The break-even in words: 'pays only if fewer than X% ... actually leave'."""
     if k_star is None or not math.isfinite(k_star):
@@ -103,13 +118,13 @@ def scenario_paragraph(name: str, result: Mapping[str, Any], *, currency: str, y
     if p_below is not None and result.get("break_even_conversion") is not None:
         parts.append(
             f"The prior for that conversion (no study measures it) gives "
-            f"{format_share(p_below, digits=0)} chance that fewer leave than that."
+            f"{format_chance(p_below)} chance that fewer leave than that."
         )
     p_loss = result.get("p_loss")
     if p_loss is not None:
         parts.append(
             f"Across the evidence's ranges, the chance of losing money is "
-            f"{format_share(p_loss, digits=0)} (NPV from "
+            f"{format_chance(p_loss)} (NPV from "
             f"{format_money(result.get('npv_p10'), currency)} at P10 to "
             f"{format_money(result.get('npv_p90'), currency)} at P90)."
         )
@@ -170,7 +185,7 @@ def headline_sentence(results: Mapping[str, Any]) -> str:
     currency = str(results["currency"])
     k = break_even_sentence(head.get("break_even_conversion"))
     risk = (
-        f" Chance of losing money: {format_share(head['p_loss'], digits=0)}."
+        f" Chance of losing money: {format_chance(head['p_loss'])}."
         if head.get("p_loss") is not None
         else ""
     )
