@@ -269,6 +269,8 @@ class ExplorePanel:
         The dropdowns.
     controls
         ``parameter name -> slider`` for :data:`SLIDER_PARAMETERS`.
+    reset_button
+        Puts every slider back to the report's values.
     headline
         HTML widget with :func:`headline_html` of the current state ("" on an error).
     chart
@@ -283,6 +285,7 @@ class ExplorePanel:
     profile: widgets.Dropdown
     scenario: widgets.Dropdown
     controls: dict[str, widgets.FloatSlider]
+    reset_button: widgets.Button
     headline: widgets.HTML
     chart: widgets.Image
     message: widgets.HTML
@@ -446,6 +449,7 @@ def control_panel(
         profile=profile_box,
         scenario=scenario_box,
         controls=controls,
+        reset_button=reset_button,
         headline=headline,
         chart=chart,
         message=message,
