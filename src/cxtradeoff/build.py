@@ -281,6 +281,7 @@ def build(
     """
     from filelock import FileLock, Timeout
 
+    _select(config, list(only))  # unknown names fail before anything is written
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(out_dir / LOCK_NAME))

@@ -118,12 +118,15 @@ def execute_notebook(
         raise RenderError(f"{notebook}: notebook not found")
     output.parent.mkdir(parents=True, exist_ok=True)
     sockets = Path(tempfile.mkdtemp(prefix="cxk-"))
-    km = AsyncKernelManager(
-        kernel_name=kernel_name,
-        transport="ipc",
-        ip=str(sockets / "k"),
-        connection_file=str(sockets / "kernel.json"),
-    )
+
+    class IpcKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        """A kernel manager whose kernel listens on Unix sockets in a private folder."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.update(transport="ipc", ip=str(sockets / "k"))
+            kwargs.setdefault("connection_file", str(sockets / "kernel.json"))
+            super().__init__(**kwargs)
+
     try:
         pm.execute_notebook(
             str(notebook),
@@ -134,12 +137,12 @@ def execute_notebook(
             progress_bar=False,
             log_output=log_output,
             execution_timeout=execution_timeout,
-            km=km,
+            kernel_manager_class=IpcKernelManager,
         )
     except pm.PapermillExecutionError as exc:
         first_line = (exc.source or "").strip().splitlines()[:1]
         raise RenderError(
-            f"{notebook.name}: cell {exc.cell_index} (execution count {exc.exec_count}"
+            f"{notebook.name}: cell {exc.cell_index + 1} of the executed notebook (execution count {exc.exec_count}"
             f"{', ' + repr(first_line[0][:60]) if first_line else ''}) failed with "
             f"{exc.ename}: {exc.evalue} (executed copy: {output})"
         ) from None
@@ -147,6 +150,16 @@ def execute_notebook(
         raise RenderError(f"{notebook.name}: could not be executed: {exc}") from exc
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
+        _close_thread_loop()
+
+
+def _close_thread_loop() -> None:
+    """Close the event loop papermill left on this thread (it would leak its sockets)."""
+    from jupyter_core.utils import ensure_event_loop
+
+    loop = ensure_event_loop()
+    if not loop.is_running():
+        loop.close()
 
 
 # --------------------------------------------------------------------------- HTML

@@ -1,0 +1,108 @@
+"""Shared fixtures: small throw-away projects for pipeline tests."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+KERNELSPEC = {"name": "cxtradeoff", "display_name": "Python (cxtradeoff)", "language": "python"}
+
+
+def make_notebook(path: Path, parameters: str, *cells: str, title: str = "Test report") -> Path:
+    """Write a notebook: a title, a ``parameters`` cell, then code cells."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = KERNELSPEC
+    params = nbformat.v4.new_code_cell(textwrap.dedent(parameters).strip())
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}"), params]
+    nb.cells += [nbformat.v4.new_code_cell(textwrap.dedent(c).strip()) for c in cells]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+ANALYSIS_CELLS = (
+    """
+    import json
+    import csv
+    from pathlib import Path
+    rows = list(csv.DictReader(open(data_file)))
+    value = sum(float(r["value"]) for r in rows) * scale
+    print(f"{label}: total {value:.2f}")
+    """,
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display, Markdown
+    fig, ax = plt.subplots(figsize=(4, 2))
+    ax.bar([r["name"] for r in rows], [float(r["value"]) for r in rows])
+    ax.set_title(label)
+    plt.show()
+    display(Markdown(f"**{label}** total is {value:.2f}"))
+    """,
+    """
+    if fail:
+        raise ValueError("deliberate failure for the test")
+    if results_path:
+        Path(results_path).write_text(json.dumps({
+            "display_name": label, "currency": "EUR",
+            "headline": {"scenario": "hybrid", "annual_savings": value * 1000,
+                         "npv": value, "break_even_conversion": 0.059, "p_loss": 0.25}}))
+    """,
+)
+
+
+@pytest.fixture
+def tiny_project(tmp_path: Path) -> Path:
+    """A project with two data files, an analysis notebook, a comparison notebook and a config."""
+    root = tmp_path / "proj"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "a.csv").write_text("name,value\nx,1\ny,2\n")
+    (root / "data" / "b.csv").write_text("name,value\nx,10\ny,20\n")
+    make_notebook(
+        root / "notebooks" / "analysis.ipynb",
+        """
+        data_file: str = "a.csv"  # data to read
+        label: str = "A"  # display name
+        scale: float = 1.0  # multiplier
+        fail: bool = False  # raise on purpose
+        results_path: str = ""  # where to write results
+        """,
+        *ANALYSIS_CELLS,
+    )
+    make_notebook(
+        root / "notebooks" / "compare.ipynb",
+        """
+        results_files: list = []  # results of the reports compared
+        """,
+        """
+        import json
+        rows = [json.load(open(f)) for f in results_files]
+        for r in rows:
+            print(r["display_name"], r["headline"]["annual_savings"])
+        """,
+        title="Comparison",
+    )
+    write_config(root, fail_b=False)
+    return root
+
+
+def write_config(root: Path, *, fail_b: bool) -> Path:
+    config = {
+        "reports": [
+            {"name": "rep-a", "notebook": "notebooks/analysis.ipynb", "title": "Report A",
+             "profile": "alpha", "inputs": ["data/a.csv"],
+             "parameters": {"data_file": str(root / "data/a.csv"), "label": "Alpha"}},
+            {"name": "rep-b", "notebook": "notebooks/analysis.ipynb", "title": "Report B",
+             "profile": "beta", "inputs": ["data/b.csv"],
+             "parameters": {"data_file": str(root / "data/b.csv"), "label": "Beta", "fail": fail_b}},
+            {"name": "compare", "notebook": "notebooks/compare.ipynb", "title": "Comparison",
+             "depends_on": ["rep-a", "rep-b"]},
+        ]
+    }  # fmt: skip
+    path = root / "reports.yaml"
+    path.write_text(json.dumps(config, indent=1))
+    return path
