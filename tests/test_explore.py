@@ -261,6 +261,7 @@ def test_profile_dropdown_resets_the_sliders_to_that_profile(profiles):
     expected, _ = explore_state(company, {}, draws=0)
     assert panel.state == expected
     assert company.display_name in panel.headline.value
+    assert panel.controls["cost_human_contact"].description == "Cost per human contact (USD)"
     assert format_money(expected["npv"], "USD") in panel.headline.value
 
 

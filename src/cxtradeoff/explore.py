@@ -323,6 +323,8 @@ class ExplorePanel:
                 slider.min, slider.max = min(slider.min, low), max(slider.max, high)
                 slider.value = base
                 slider.min, slider.max, slider.step = low, high, step
+            money = self.controls["cost_human_contact"]
+            money.description = f"{SLIDER_LABELS['cost_human_contact']} ({company.currency})"
         finally:
             self._holding = False
         self.refresh()
@@ -432,13 +434,21 @@ def control_panel(
     reset_button = widgets.Button(description="Reset to the report's values", layout=layout)
     headline = widgets.HTML()
     message = widgets.HTML()
-    chart = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+    chart = widgets.Image(
+        format="png", layout=widgets.Layout(width="100%", max_width="900px", height="auto")
+    )
     box = widgets.VBox(
         [
             widgets.HBox(
                 [
-                    widgets.VBox([profile_box, scenario_box, *controls.values(), reset_button]),
-                    widgets.VBox([headline, message]),
+                    widgets.VBox(
+                        [profile_box, scenario_box, *controls.values(), reset_button],
+                        layout=widgets.Layout(flex="0 0 auto", width="36em"),
+                    ),
+                    widgets.VBox(
+                        [headline, message],
+                        layout=widgets.Layout(flex="1 1 auto", min_width="22em", padding="0 1em"),
+                    ),
                 ]
             ),
             chart,
