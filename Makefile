@@ -37,7 +37,7 @@ test: setup ## Run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lab: setup ## Open JupyterLab on the project's kernel, "Python (cxtradeoff)"
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: setup ## ruff and mypy on the package
 	$(VENV)/bin/ruff check src tests benchmarks
