@@ -88,7 +88,7 @@ def comparison_table_html(frame: pd.DataFrame) -> str:
     """The comparison as an escaped HTML table, money in each profile's own currency."""
     shown = pd.DataFrame(
         {
-            "Company": frame["company"].map(escape_text),
+            "Company": frame["company"],  # to_html escapes it
             "Scenario": frame["scenario"].str.replace("_", " "),
             "Annual savings": [
                 format_money(v, c)

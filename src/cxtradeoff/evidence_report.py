@@ -393,7 +393,7 @@ def claims_table_html(claims: pd.DataFrame) -> str:
         )
     return (
         f'{_TABLE_CSS}\n<table class="cx-evidence" data-table="claims">'
-        f"{_colgroup((18, 10, 7, 21, 7, 13, 24))}<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+        f"{_colgroup((15, 11, 9, 20, 9, 12, 24))}<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
