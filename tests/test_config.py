@@ -1,0 +1,131 @@
+"""The report configuration is validated as a whole before any kernel starts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cxtradeoff.cli import main
+from cxtradeoff.config import load_config, notebook_parameters, parse_config
+from cxtradeoff.errors import ConfigError
+from cxtradeoff.paths import NOTEBOOKS_DIR, REPORTS_CONFIG, ROOT
+
+
+def _problems(raw: object, root: Path) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, path=root / "reports.yaml", root=root)
+    return str(info.value)
+
+
+def _report(**fields: object) -> dict:
+    return {"name": "rep-a", "notebook": "notebooks/analysis.ipynb", **fields}
+
+
+@pytest.mark.parametrize(
+    ("reports", "expected"),
+    [
+        ([_report(notebook="notebooks/missing.ipynb")],
+         "report 'rep-a', field 'notebook': notebooks/missing.ipynb does not exist"),
+        ([_report(parameters={"lable": "x"})],
+         "report 'rep-a', field 'parameters.lable': notebooks/analysis.ipynb declares no such parameter"),
+        ([_report(parameters={"scale": "big"})],
+         "report 'rep-a', field 'parameters.scale': expected float, got str 'big'"),
+        ([_report(parameters={"fail": 1})],
+         "report 'rep-a', field 'parameters.fail': expected bool, got int 1"),
+        ([_report(), _report()], "report 'rep-a', field 'name': duplicate report name"),
+        ([_report(name="Bad Name")], "field 'name': expected lower-case letters"),
+        ([{"name": "x", "notebook": "notebooks/compare.ipynb", "depends_on": ["y"]},
+          {"name": "y", "notebook": "notebooks/compare.ipynb", "depends_on": ["x"]}],
+         "field 'depends_on': dependency cycle x -> y -> x"),
+        ([{"name": "x", "notebook": "notebooks/compare.ipynb", "depends_on": ["nope"]}],
+         "report 'x', field 'depends_on': no report named 'nope'"),
+        ([_report(depends_on=["rep-b"]), _report(name="rep-b")],
+         "report 'rep-a', field 'depends_on': its notebook declares no 'results_files' parameter"),
+        ([_report(inputs=["data/nothing-*.csv"])],
+         "report 'rep-a', field 'inputs': 'data/nothing-*.csv' matches no file"),
+        ([_report(parameters={"results_path": "x.json"})],
+         "field 'parameters.results_path': set by the build, not the configuration"),
+        ([_report(colour="red")], "report 'rep-a': unknown field 'colour'"),
+        ([_report(title="")], "report 'rep-a', field 'title': expected text"),
+    ],
+)  # fmt: skip
+def test_each_configuration_error_names_the_report_and_field(
+    tiny_project: Path, reports: list, expected: str
+) -> None:
+    assert expected in _problems({"reports": reports}, tiny_project)
+
+
+def test_every_problem_is_reported_at_once(tiny_project: Path) -> None:
+    message = _problems(
+        {"reports": [_report(parameters={"scale": "big", "lable": 1}), _report(), {"name": "z"}]},
+        tiny_project,
+    )
+    assert "4 problem(s)" in message
+    for part in ("parameters.scale", "parameters.lable", "duplicate report name",
+                 "report 'z', field 'notebook'"):  # fmt: skip
+        assert part in message
+
+
+def test_top_level_shape(tiny_project: Path) -> None:
+    assert "expected a non-empty list of reports" in _problems({"reports": []}, tiny_project)
+    assert "expected a mapping" in _problems(["x"], tiny_project)
+    assert "unknown top-level field 'report'" in _problems(
+        {"report": [], "reports": [_report()]}, tiny_project
+    )
+
+
+def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "reports.yaml"
+    bad.write_text("reports: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_a_bad_configuration_starts_no_kernel_and_writes_nothing(tiny_project: Path, capsys) -> None:
+    config = tiny_project / "reports.yaml"
+    data = json.loads(config.read_text())
+    data["reports"][0]["parameters"]["scale"] = "big"
+    config.write_text(json.dumps(data))
+    out = tiny_project / "out"
+    assert main(["build", "--config", str(config), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "report 'rep-a', field 'parameters.scale'" in err
+    assert not out.exists()
+
+
+def test_defaults_and_overrides_reach_only_notebooks_that_declare_them(tiny_project: Path) -> None:
+    raw = {
+        "defaults": {"scale": 2.0, "draws": 10},
+        "reports": [_report(), {"name": "c", "notebook": "notebooks/compare.ipynb",
+                                "depends_on": ["rep-a"]}],
+    }  # fmt: skip
+    cfg = parse_config(raw, path=tiny_project / "r.yaml", root=tiny_project,
+                       overrides={"label": "Z"})  # fmt: skip
+    by_name = cfg.by_name()
+    assert by_name["rep-a"].parameters == {"scale": 2.0, "label": "Z"}
+    assert by_name["c"].parameters == {}
+    assert [r.name for r in cfg.reports] == ["rep-a", "c"]
+
+
+def test_parameters_are_read_from_the_notebook_without_a_kernel() -> None:
+    params = notebook_parameters(NOTEBOOKS_DIR / "02-savings-vs-loyalty.ipynb")
+    assert params["draws"].type_name == "int" and params["draws"].default > 0
+    assert params["scenarios"].type_name == "list"
+    assert "results_path" in params and params["profile"].help
+
+
+def test_the_project_configuration_is_valid() -> None:
+    cfg = load_config(REPORTS_CONFIG)
+    names = [r.name for r in cfg.reports]
+    assert names[-1] == "comparison" and "evidence" in names
+    profiles = {r.profile for r in cfg.reports if r.profile}
+    from cxtradeoff.profiles import load_profiles
+
+    assert profiles == set(load_profiles())  # one report per company profile
+    comparison = cfg.by_name()["comparison"]
+    assert set(comparison.depends_on) == {r.name for r in cfg.reports if r.profile}
+    assert all((ROOT / "data" / "company_profiles.csv") in r.inputs for r in cfg.reports if r.profile)

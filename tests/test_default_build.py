@@ -1,0 +1,106 @@
+"""The project's own reports, built by the pipeline with few draws, read back as a user would."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
+from cxtradeoff.cli import main
+from cxtradeoff.narrative import break_even_sentence, format_chance, format_money
+from cxtradeoff.paths import COMPANY_PROFILES, NOTEBOOKS_DIR, REPORTS_CONFIG
+
+pytestmark = pytest.mark.slow
+
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The evidence and telecom reports, built with 400 Monte Carlo draws."""
+    out = tmp_path_factory.mktemp("reports")
+    code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(out), "--only", "telecom",
+                 "evidence", "--param", "draws=400", "--jobs", "2"])  # fmt: skip
+    assert code == 0
+    return out
+
+
+def _pdf_text(path: Path) -> tuple[int, str]:
+    reader = PdfReader(path)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return len(reader.pages), " ".join(text.split())
+
+
+def test_analysis_pdf_has_pages_and_the_headline_numbers(built: Path) -> None:
+    results = json.loads((built / "telecom.results.json").read_text())
+    head, currency = results["headline"], results["currency"]
+    pages, text = _pdf_text(built / "telecom.pdf")
+    assert pages > 1
+    assert "Savings versus loyalty: telecom operator" in text  # the title block
+    assert f"Page 1 of {pages}" in text
+    scenario = results["scenarios"][head["scenario"]]
+    assert format_money(scenario["annual_savings"], currency) in text
+    assert format_money(head["npv"], currency) in text
+    assert " ".join(break_even_sentence(head["break_even_conversion"]).split()) in text
+    assert f"the chance of losing money is {format_chance(head['p_loss'])}" in text
+
+
+def test_evidence_pdf_holds_the_title_and_the_key_figures(built: Path) -> None:
+    pages, text = _pdf_text(built / "evidence.pdf")
+    assert pages > 1
+    assert "What customers say about AI in customer service" in text
+    assert "53%" in text and "64%" in text
+
+
+def test_manifest_and_landing_page_carry_the_headline(built: Path) -> None:
+    manifest = json.loads((built / "manifest.json").read_text())
+    entry = manifest["reports"]["telecom"]
+    results = json.loads((built / "telecom.results.json").read_text())
+    assert entry["headline"] == {"currency": results["currency"], **results["headline"]}
+    assert entry["parameters"]["draws"] == 400 and entry["parameters"]["profile"] == "telecom"
+    assert "data/company_profiles.csv" in entry["inputs"]
+    assert manifest["reports"]["evidence"]["headline"] is None
+    index = (built / "index.html").read_text()
+    assert "Telecom operator (illustrative)" in index
+    assert f"{100 * results['headline']['break_even_conversion']:.1f}%" in index
+
+
+def test_a_hostile_display_name_renders_as_text_and_runs_nothing(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    profiles = tmp_path / "profiles.csv"
+    with COMPANY_PROFILES.open(newline="") as src, profiles.open("w", newline="") as dst:
+        rows = list(csv.DictReader(src))
+        writer = csv.DictWriter(dst, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            if row["profile"] == "telecom":
+                row["display_name"] = XSS
+            writer.writerow(row)
+    config = tmp_path / "reports.yaml"
+    config.write_text(json.dumps({"reports": [{
+        "name": "hostile", "notebook": str(NOTEBOOKS_DIR / "02-savings-vs-loyalty.ipynb"),
+        "title": "Hostile <b>title</b>", "profile": "telecom", "inputs": [str(profiles)],
+        "parameters": {"profile": "telecom", "profiles_path": str(profiles), "draws": 200}}]}))  # fmt: skip
+    out = tmp_path / "out"
+    assert main(["build", "--config", str(config), "--out", str(out), "--formats", "html"]) == 0
+    dialogs: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=require_chromium(), args=list(CHROMIUM_ARGS))
+        for name in ("hostile.html", "index.html"):
+            page = browser.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto((out / name).as_uri(), wait_until="load")
+            page.wait_for_timeout(200)
+            body = page.inner_text("body")
+            assert XSS in body, name  # shown as text
+            assert page.locator("script").count() == 0, name  # no script element at all
+            assert page.evaluate("document.querySelectorAll('b').length === 0 || "
+                                 "![...document.querySelectorAll('b')].some(b => b.textContent === 'title')")  # fmt: skip
+            page.close()
+        browser.close()
+    assert dialogs == []
