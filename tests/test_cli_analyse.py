@@ -236,3 +236,13 @@ def test_results_file_is_written_atomically(tmp_path):
         write_results({"a": float("nan")}, target)
     assert read_results(target) == {"a": 1.5, "b": None}  # the old file is intact
     assert [p.name for p in target.parent.iterdir()] == ["results.json"]
+
+
+def test_help_constants_match_the_model() -> None:
+    """The command line lists scenarios without importing the model; the lists agree."""
+    from cxtradeoff.commands import analyse
+    from cxtradeoff.model import SCENARIOS
+    from cxtradeoff.results import DEFAULT_SEED
+
+    assert analyse.SCENARIO_NAMES == tuple(SCENARIOS)
+    assert analyse.DEFAULT_SEED == DEFAULT_SEED

@@ -375,58 +375,77 @@ def _build_locked(
             progress(Event("skip", outcome.name, status="up-to-date"))
         return result
 
-    # PDFs need Chromium; without one, HTML is still built.
-    printer_cm: Any = contextlib.nullcontext(None)
-    if "pdf" in formats:
-        from cxtradeoff.render import PdfPrinter
-
-        printer_cm = PdfPrinter()
+    # One Chromium, in a thread of its own, prints every PDF while kernels go on running.
+    printer = _PrinterThread() if "pdf" in formats else None
 
     entries: dict[str, Any] = {k: v for k, v in old_reports.items() if k in config.by_name()}
     commit = git_commit(config.root)
     versions = package_versions()
-    pending = {spec.name: spec for spec in todo}
+    # Reports that others wait for go first, so that independent ones fill the idle
+    # slots at the end (the comparison runs alongside the evidence report, not alone).
+    waiting = _dependents(todo)
+    pending = {spec.name: spec for spec in sorted(todo, key=lambda s: -len(waiting[s.name]))}
     done: dict[str, str] = {o.name: "ok" for o in result.outcomes}
     running: dict[Future[dict[str, Path]], _Job] = {}
+    printing: dict[Future[None], tuple[_Job, dict[str, Path]]] = {}
     papermill_handler = _attach_cell_logger(progress) if verbose else None
 
-    with printer_cm as printer, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    def finish(job: _Job, staged: dict[str, Path] | None, error: BaseException | None) -> None:
+        outcome = _finish(job, staged, error, out_dir=out_dir, formats=formats, entries=entries,
+                          build_id=build_id, commit=commit, versions=versions, root=config.root)  # fmt: skip
+        done[job.spec.name] = "ok" if outcome.status == "ok" else "failed"
+        result.outcomes.append(outcome)
+        shutil.rmtree(job.stage, ignore_errors=True)
+        progress(Event("done", outcome.name, status=outcome.status,
+                       duration_s=outcome.duration_s, message=outcome.error or ""))  # fmt: skip
+
+    try:
+        browser_version = printer.start() if printer is not None else None
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            while pending or running or printing:
+                for name, spec in list(pending.items()):
+                    if len(running) >= jobs:
+                        break
+                    if not all(d in done for d in spec.depends_on):
+                        continue
+                    del pending[name]
+                    failed_deps = [d for d in spec.depends_on if done.get(d) not in {"ok"}]
+                    if failed_deps:
+                        msg = f"not built: it reads {', '.join(failed_deps)}, which failed"
+                        done[name] = "skipped"
+                        result.outcomes.append(ReportOutcome(name, "skipped", error=msg))
+                        entries[name] = {**entries.get(name, {}), "status": "skipped", "error": msg}
+                        progress(Event("done", name, status="skipped", message=msg))
+                        continue
+                    stage = out_dir / f".staging-{name}-{os.urandom(4).hex()}"
+                    stage.mkdir()
+                    job = _Job(spec, keys[name], inputs[name], stage, time.perf_counter(),
+                               datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
+                    progress(Event("start", name))
+                    running[pool.submit(_stage_report, job, out_dir, log_output=verbose)] = job
+                if not running and not printing:
+                    continue
+                finished, _ = wait([*running, *printing], return_when=FIRST_COMPLETED)
+                for future in finished:
+                    if future in printing:
+                        job, staged = printing.pop(future)  # type: ignore[arg-type]
+                        finish(job, staged, future.exception())
+                        continue
+                    job = running.pop(future)  # type: ignore[arg-type]
+                    error = future.exception()
+                    if error is None and printer is not None:
+                        staged = future.result()
+                        pdf = job.stage / f"{job.spec.name}.pdf"
+                        subtitle = f"{job.spec.profile or ''} · built {job.started_at[:10]}".strip(" ·")
+                        printing[printer.submit(staged["html"], pdf, title=job.spec.title,
+                                                subtitle=subtitle)] = (job, {**staged, "pdf": pdf})  # fmt: skip
+                    else:
+                        finish(job, None if error else future.result(), error)
+        if browser_version is not None and browser_version.exception() is None:
+            versions["chromium"] = browser_version.result()
+    finally:
         if printer is not None:
-            versions["chromium"] = printer.browser_version
-        while pending or running:
-            for name, spec in list(pending.items()):
-                if len(running) >= jobs:
-                    break
-                if not all(d in done for d in spec.depends_on):
-                    continue
-                del pending[name]
-                failed_deps = [d for d in spec.depends_on if done.get(d) not in {"ok"}]
-                if failed_deps:
-                    msg = f"not built: it reads {', '.join(failed_deps)}, which failed"
-                    done[name] = "skipped"
-                    result.outcomes.append(ReportOutcome(name, "skipped", error=msg))
-                    entries[name] = {**entries.get(name, {}), "status": "skipped", "error": msg}
-                    progress(Event("done", name, status="skipped", message=msg))
-                    continue
-                stage = out_dir / f".staging-{name}-{os.urandom(4).hex()}"
-                stage.mkdir()
-                job = _Job(spec, keys[name], inputs[name], stage, time.perf_counter(),
-                           datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
-                progress(Event("start", name))
-                running[pool.submit(_stage_report, job, out_dir, log_output=verbose)] = job
-            if not running:
-                continue
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in finished:
-                job = running.pop(future)
-                outcome = _finish(job, future, out_dir=out_dir, printer=printer, formats=formats,
-                                  entries=entries, build_id=build_id, commit=commit,
-                                  versions=versions, root=config.root)  # fmt: skip
-                done[job.spec.name] = "ok" if outcome.status == "ok" else "failed"
-                result.outcomes.append(outcome)
-                shutil.rmtree(job.stage, ignore_errors=True)
-                progress(Event("done", outcome.name, status=outcome.status,
-                               duration_s=outcome.duration_s, message=outcome.error or ""))  # fmt: skip
+            printer.close()
 
     if papermill_handler is not None:
         import logging
@@ -455,10 +474,10 @@ def _build_locked(
 
 def _finish(
     job: _Job,
-    future: Future[dict[str, Path]],
+    staged: dict[str, Path] | None,
+    error: BaseException | None,
     *,
     out_dir: Path,
-    printer: Any,
     formats: tuple[str, ...],
     entries: dict[str, Any],
     build_id: str,
@@ -466,7 +485,7 @@ def _finish(
     versions: dict[str, str],
     root: Path,
 ) -> ReportOutcome:
-    """Main thread: print the PDF, move the staged files into place, record the entry."""
+    """Main thread: move the staged files into place and record the report's entry."""
     from cxtradeoff.render import move_into_place
 
     spec = job.spec
@@ -485,35 +504,30 @@ def _finish(
         "started": job.started_at,
         "formats": list(formats),
     }
-    try:
-        staged = future.result()
-        if "pdf" in formats and printer is not None:
-            pdf = job.stage / f"{spec.name}.pdf"
-            subtitle = f"{spec.profile or ''} · built {job.started_at[:10]}".strip(" ·")
-            printer.print_pdf(staged["html"], pdf, title=spec.title, subtitle=subtitle)
-            staged["pdf"] = pdf
-        if "html" not in formats:
-            staged.pop("html")
-    except Exception as exc:  # the report failed; the others go on
+    if error is not None or staged is None:  # the report failed; the others go on
         duration = time.perf_counter() - job.started
-        error = str(exc) if isinstance(exc, CxTradeoffError) else f"{type(exc).__name__}: {exc}"
+        exc = error or RenderError("no output")
+        message = str(exc) if isinstance(exc, CxTradeoffError) else f"{type(exc).__name__}: {exc}"
         failed_nb = None
         executed = job.stage / f"{spec.name}.ipynb"
         if executed.is_file():
             failed_nb = out_dir / "failed" / f"{spec.name}.ipynb"
             move_into_place(executed, failed_nb)
-            error = error.replace(str(executed), str(failed_nb))
+            message = message.replace(str(executed), str(failed_nb))
         entries[spec.name] = {
             **old,
             **{k: entry[k] for k in ("title", "profile", "notebook", "parameters", "started")},
             "build_id": build_id,
             "status": "failed",
-            "error": error,
+            "error": message,
             "duration_s": round(duration, 3),
             "failed_notebook": _rel(failed_nb, out_dir) if failed_nb else None,
             "input_hash": None,
         }
-        return ReportOutcome(spec.name, "failed", duration, error, failed_nb)
+        return ReportOutcome(spec.name, "failed", duration, message, failed_nb)
+    staged = dict(staged)
+    if "html" not in formats:
+        staged.pop("html", None)
 
     headline, display_name = _headline(staged.get("results"))
     outputs: dict[str, str | None] = {"html": None, "pdf": None, "notebook": None, "results": None}
@@ -534,6 +548,56 @@ def _finish(
     )
     entries[spec.name] = entry
     return ReportOutcome(spec.name, "ok", duration)
+
+
+def _dependents(specs: list[ReportSpec]) -> dict[str, set[str]]:
+    """For each report, the reports that read it, directly or not."""
+    direct: dict[str, set[str]] = {s.name: set() for s in specs}
+    for spec in specs:
+        for dep in spec.depends_on:
+            direct.setdefault(dep, set()).add(spec.name)
+    closure: dict[str, set[str]] = {}
+
+    def visit(name: str) -> set[str]:
+        if name not in closure:
+            closure[name] = set()
+            for child in direct.get(name, ()):
+                closure[name] |= {child, *visit(child)}
+        return closure[name]
+
+    return {name: visit(name) for name in direct}
+
+
+class _PrinterThread:
+    """A :class:`~cxtradeoff.render.PdfPrinter` living in one thread of its own.
+
+    Playwright's synchronous API must be driven from the thread that started it; a
+    one-thread executor keeps the browser there while the build goes on elsewhere.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cx-pdf")
+        self._printer: Any = None
+
+    def _open(self) -> str:
+        from cxtradeoff.render import PdfPrinter
+
+        printer = PdfPrinter()
+        printer.__enter__()
+        self._printer = printer
+        return printer.browser_version
+
+    def start(self) -> Future[str]:
+        """Launch Chromium in the background (the first print waits for it); its version."""
+        return self._pool.submit(self._open)
+
+    def submit(self, html_path: Path, pdf_path: Path, *, title: str, subtitle: str) -> Future[None]:
+        return self._pool.submit(self._printer.print_pdf, html_path, pdf_path, title=title, subtitle=subtitle)
+
+    def close(self) -> None:
+        if self._printer is not None:
+            self._pool.submit(self._printer.__exit__, None, None, None).result()
+        self._pool.shutdown(wait=True)
 
 
 def _attach_cell_logger(progress: Callable[[Event], None]) -> Any:

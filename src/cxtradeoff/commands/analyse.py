@@ -20,9 +20,13 @@ import sys
 from typing import Any
 
 from cxtradeoff.errors import ParameterError
-from cxtradeoff.model import SCENARIOS, get_scenario, parse_assignments
-from cxtradeoff.profiles import get_profile, load_profiles
-from cxtradeoff.results import DEFAULT_SEED, analyse_scenario
+
+# The model, pandas and pandera are imported when the command runs, not when the command
+# line is parsed, so that other commands (a no-op ``build``) start fast.
+#: scenario names shown in --help; tests check they equal cxtradeoff.model.SCENARIOS
+SCENARIO_NAMES: tuple[str, ...] = ("status_quo", "hybrid", "full_automation", "reversal")
+#: the default seed; tests check it equals cxtradeoff.results.DEFAULT_SEED
+DEFAULT_SEED: int = 20251114
 
 
 def _non_negative_int(text: str) -> int:
@@ -43,7 +47,7 @@ def register(subparsers: Any) -> None:
         description="Savings against loyalty cost for one company profile and one scenario.",
     )
     parser.add_argument("--profile", required=True, help="profile id (see 'cxtradeoff profiles')")
-    parser.add_argument("--scenario", required=True, help=f"one of: {', '.join(SCENARIOS)}")
+    parser.add_argument("--scenario", required=True, help=f"one of: {', '.join(SCENARIO_NAMES)}")
     parser.add_argument(
         "--set",
         dest="assignments",
@@ -91,6 +95,10 @@ def _table(payload: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``cxtradeoff analyse``; returns the exit status."""
+    from cxtradeoff.model import get_scenario, parse_assignments
+    from cxtradeoff.profiles import get_profile, load_profiles
+    from cxtradeoff.results import analyse_scenario
+
     profiles = load_profiles(args.profiles_file)
     profile = get_profile(profiles, args.profile)
     get_scenario(args.scenario)  # before parsing --set: name the bad scenario first
@@ -122,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
 
 def run_profiles(args: argparse.Namespace) -> int:
     """Run ``cxtradeoff profiles``: one line per profile, then one per scenario, name first."""
+    from cxtradeoff.model import SCENARIOS
+    from cxtradeoff.profiles import load_profiles
+
     profiles = load_profiles(args.profiles_file)
     width = max(len(name) for name in [*profiles, *SCENARIOS])
     lines = [
