@@ -436,7 +436,9 @@ def _build_locked(
                     if error is None and printer is not None:
                         staged = future.result()
                         pdf = job.stage / f"{job.spec.name}.pdf"
-                        subtitle = f"{job.spec.profile or ''} · built {job.started_at[:10]}".strip(" ·")
+                        subtitle = f"{job.spec.profile or ''} · built {job.started_at[:10]}".strip(
+                            " ·"
+                        )
                         printing[printer.submit(staged["html"], pdf, title=job.spec.title,
                                                 subtitle=subtitle)] = (job, {**staged, "pdf": pdf})  # fmt: skip
                     else:
@@ -592,7 +594,9 @@ class _PrinterThread:
         return self._pool.submit(self._open)
 
     def submit(self, html_path: Path, pdf_path: Path, *, title: str, subtitle: str) -> Future[None]:
-        return self._pool.submit(self._printer.print_pdf, html_path, pdf_path, title=title, subtitle=subtitle)
+        return self._pool.submit(
+            self._printer.print_pdf, html_path, pdf_path, title=title, subtitle=subtitle
+        )
 
     def close(self) -> None:
         if self._printer is not None:
@@ -698,7 +702,7 @@ def render_index(manifest: dict[str, Any]) -> str:
             f"<td>{title}{note}</td>"
             f"<td>{e(str(who))}</td>"
             f"<td class=num>{e(_fmt_money(head.get('annual_savings'), head.get('currency')))}</td>"
-            f"<td class=num>{e(_fmt_pct(head.get('break_even_conversion')))}</td>"
+            f"<td class=num>{e(_fmt_pct(head.get('break_even_conversion_npv', head.get('break_even_conversion'))))}</td>"
             f"<td class=num>{e(_fmt_pct(head.get('p_loss')))}</td>"
             f"<td>{links}</td>"
             f'<td><span class="st {e(status)}">{e(status)}</span><br><small>{e(str(entry.get("started") or ""))}'
@@ -726,7 +730,7 @@ footer {{ margin-top: 2rem; color: #555; font-size: .85rem; }}
 <h1>Does AI in customer service pay once lost customers are counted?</h1>
 <p>Reports built by <code>cxtradeoff build</code>. Headline numbers are for the first AI scenario of
 each report; break-even is the share of customers who would consider leaving that may actually
-leave before automation stops paying; P(loss) is the chance that the net present value is negative
+leave before automation stops paying over the report's horizon, its one-off cost included; P(loss) is the chance that the net present value is negative
 under the evidence.</p>
 <table>
 <thead><tr><th>Report</th><th>Company</th><th>Annual savings</th><th>Break-even conversion</th>
