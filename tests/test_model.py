@@ -44,10 +44,15 @@ def test_worked_check_matches_the_contract_to_1e_9(worked):
     assert float(r.annual_savings) == pytest.approx(5_740_000, rel=1e-9)
     assert float(r.annual_loyalty_cost) == pytest.approx(4_865_400, rel=1e-9)
     assert float(r.npv) == pytest.approx(float(npv_exact), rel=1e-9)
-    assert float(r.break_even_churn) == pytest.approx(5.74 / 612, rel=1e-9)
-    assert round(float(r.break_even_churn), 5) == 0.00938
-    assert float(r.break_even_conversion) == pytest.approx(5.74 / 612 / (0.30 * 0.53), rel=1e-9)
-    assert round(float(r.break_even_conversion), 3) == 0.059
+    # F = 0: the contract's break-even and the NPV = 0 one are the same figures
+    for churn, conversion in (
+        (r.break_even_churn, r.break_even_conversion),
+        (r.break_even_churn_npv, r.break_even_conversion_npv),
+    ):
+        assert float(churn) == pytest.approx(5.74 / 612, rel=1e-9)
+        assert round(float(churn), 5) == 0.00938
+        assert float(conversion) == pytest.approx(5.74 / 612 / (0.30 * 0.53), rel=1e-9)
+        assert round(float(conversion), 3) == 0.059
 
 
 def test_result_fields_are_the_contract_outputs():
@@ -63,6 +68,8 @@ def test_result_fields_are_the_contract_outputs():
         "npv",
         "break_even_churn",
         "break_even_conversion",
+        "break_even_churn_npv",
+        "break_even_conversion_npv",
     ):
         assert name in RESULT_FIELDS
 
@@ -73,6 +80,7 @@ def test_status_quo_is_exactly_zero_even_with_ai_costs_in_the_profile(worked):
     assert r["annual_loyalty_cost"] == 0.0
     assert r["npv"] == 0.0
     assert r["break_even_conversion"] is None  # divisor x * w * (1 - h) is 0
+    assert r["break_even_conversion_npv"] is None
 
 
 def test_scenarios_set_the_contract_defaults(worked):
@@ -101,14 +109,35 @@ def test_overrides_win_over_the_scenario(worked):
     assert p.escalation_mitigation == 0.70
 
 
-def test_break_even_counts_the_implementation_cost(worked):
-    p = worked.updated({"implementation_cost": 3_000_000.0})
-    r = evaluate(p, "hybrid")
-    at_break_even = evaluate(
-        p, "hybrid", overrides={"switch_conversion": float(r.break_even_conversion)}
+@pytest.mark.parametrize("scenario", ["hybrid", "full_automation"])
+def test_break_even_with_a_one_off_cost_contract_and_npv_versions(worked, scenario):
+    f = 3_000_000.0
+    p = worked.updated({"implementation_cost": f})
+    r = evaluate(p, scenario)
+    s, v, n = float(r.annual_savings), float(r.value_per_lost_customer), p.customers
+    [(_, used)] = scenario_phases(p, scenario)
+    divisor = float(r.exposure) * used.consider_switch_share * (1 - used.escalation_mitigation)
+    # the contract's literal equations
+    assert float(r.break_even_churn) == pytest.approx(s / (n * v), rel=1e-12)
+    assert float(r.break_even_conversion) == pytest.approx(s / (n * v) / divisor, rel=1e-12)
+    # the NPV version spreads F over the horizon: NPV is 0 there
+    annuity = sum(1.1**-t for t in range(1, 4))
+    assert float(r.break_even_churn_npv) == pytest.approx((s - f / annuity) / (n * v), rel=1e-12)
+    assert float(r.break_even_conversion_npv) == pytest.approx(
+        float(r.break_even_churn_npv) / divisor, rel=1e-12
     )
-    assert float(at_break_even.npv) == pytest.approx(0.0, abs=1e-6)
-    assert float(r.break_even_churn) < float(r.annual_savings) / (1e6 * float(r.clv))
+    at_npv = evaluate(
+        p, scenario, overrides={"switch_conversion": float(r.break_even_conversion_npv)}
+    )
+    assert float(at_npv.npv) == pytest.approx(0.0, abs=1e-6)
+    assert float(at_npv.extra_churn) == pytest.approx(float(r.break_even_churn_npv), rel=1e-12)
+    # at the contract's break-even a year's savings equal a year's loyalty cost: NPV = -F
+    at_annual = evaluate(
+        p, scenario, overrides={"switch_conversion": float(r.break_even_conversion)}
+    )
+    assert float(at_annual.annual_loyalty_cost) == pytest.approx(s, rel=1e-12)
+    assert float(at_annual.npv) == pytest.approx(-f, rel=1e-9)
+    assert float(r.break_even_churn_npv) < float(r.break_even_churn)
 
 
 def test_break_even_is_negative_when_savings_never_cover_costs(worked):
@@ -116,6 +145,8 @@ def test_break_even_is_negative_when_savings_never_cover_costs(worked):
     r = evaluate(p, "hybrid")
     assert float(r.break_even_churn) < 0
     assert float(r.break_even_conversion) < 0
+    assert float(r.break_even_churn_npv) < 0
+    assert float(r.break_even_conversion_npv) < 0
     assert float(r.npv) < 0
 
 
@@ -123,14 +154,20 @@ def test_undefined_break_even_is_nan_in_arrays_and_none_in_dicts(worked):
     inputs = worked.as_inputs()
     inputs["ai_resolution_share"] = np.array([0.0, 0.6])
     r = compute(inputs)
-    assert math.isnan(r.break_even_conversion[0])
-    assert np.isfinite(r.break_even_conversion[1])
+    for name in ("break_even_conversion", "break_even_conversion_npv"):
+        assert math.isnan(getattr(r, name)[0])
+        assert np.isfinite(getattr(r, name)[1])
     p = worked.updated({"retention_spend_per_customer": 0.0, "replace_lost_customers": True})
     # V = min(CLV, 0) = 0: divisor N * V of the break-even churn is 0
     d = evaluate(p, "hybrid").to_dict()
     assert d["value_per_lost_customer"] == 0.0
-    assert d["break_even_churn"] is None
-    assert d["break_even_conversion"] is None
+    for name in (
+        "break_even_churn",
+        "break_even_conversion",
+        "break_even_churn_npv",
+        "break_even_conversion_npv",
+    ):
+        assert d[name] is None
 
 
 def test_replacing_lost_customers_caps_the_loss_at_acquisition_cost(worked):
@@ -188,9 +225,27 @@ def test_reversal_costs_rehiring_and_sits_between_its_phases(worked):
 
 
 def test_reversal_break_even_is_where_npv_crosses_zero(worked):
-    k_star = float(evaluate(worked, "reversal").break_even_conversion)
-    at = evaluate(worked, "reversal", overrides={"switch_conversion": k_star})
-    assert float(at.npv) == pytest.approx(0.0, abs=1e-6)
+    for p in (worked, worked.updated({"implementation_cost": 2_000_000.0})):
+        rev = evaluate(p, "reversal")
+        k_star = float(rev.break_even_conversion_npv)
+        at = evaluate(p, "reversal", overrides={"switch_conversion": k_star})
+        assert float(at.npv) == pytest.approx(0.0, abs=1e-6)
+        assert float(at.extra_churn) == pytest.approx(float(rev.break_even_churn_npv), rel=1e-12)
+
+
+def test_reversal_contract_break_even_is_the_equation_on_horizon_averages(worked):
+    p = worked.updated({"implementation_cost": 2_000_000.0})
+    rev = evaluate(p, "reversal")
+    s, v = float(rev.annual_savings), float(rev.value_per_lost_customer)
+    assert float(rev.break_even_churn) == pytest.approx(s / (1e6 * v), rel=1e-12)
+    # k* = delta* / (average extra churn per unit of conversion)
+    per_unit = float(rev.extra_churn) / p.switch_conversion
+    assert float(rev.break_even_conversion) == pytest.approx(
+        float(rev.break_even_churn) / per_unit, rel=1e-12
+    )
+    # at k*, the horizon-average loyalty cost equals the horizon-average savings
+    at = evaluate(p, "reversal", overrides={"switch_conversion": float(rev.break_even_conversion)})
+    assert float(at.annual_loyalty_cost) == pytest.approx(s, rel=1e-12)
 
 
 def test_extensions_are_off_in_base_scenarios(worked):

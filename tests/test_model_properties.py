@@ -66,12 +66,7 @@ def test_npv_falls_as_switch_conversion_rises(params, scenario, k1, k2):
     assert npv_hi <= npv_lo + 1e-9 * max(1.0, abs(npv_lo))
 
 
-@settings(max_examples=150, deadline=None)
-@given(params=profiles(), scenario=SCENARIOS)
-def test_npv_crosses_zero_at_the_break_even_conversion(params, scenario):
-    r = evaluate(params, scenario)
-    k_star = float(r.break_even_conversion)
-    assume(math.isfinite(k_star) and abs(k_star) < 1e6)  # k* beyond 1e6 overflows NPV(k*)
+def _assert_npv_crosses_zero_at(params, scenario, r, k_star: float) -> None:
     # the equations hold for any k, so evaluate them at k* even outside 0..1
     phases = [p.as_inputs() for _, p in scenario_phases(params, scenario)]
 
@@ -88,6 +83,27 @@ def test_npv_crosses_zero_at_the_break_even_conversion(params, scenario):
     assert npv_at(k_star) == pytest.approx(0.0, abs=1e-9 * scale)
     step = max(abs(k_star), 1e-3) * 0.1
     assert npv_at(k_star - step) >= npv_at(k_star + step)
+
+
+@settings(max_examples=150, deadline=None)
+@given(params=profiles(), scenario=SCENARIOS)
+def test_npv_crosses_zero_at_the_break_even_conversion(params, scenario):
+    r = evaluate(params, scenario)
+    k_star = float(r.break_even_conversion_npv)
+    assume(math.isfinite(k_star) and abs(k_star) < 1e6)  # k* beyond 1e6 overflows NPV(k*)
+    _assert_npv_crosses_zero_at(params, scenario, r, k_star)
+
+
+@settings(max_examples=100, deadline=None)
+@given(params=profiles(), scenario=st.sampled_from(["hybrid", "full_automation"]))
+def test_without_a_one_off_cost_the_contract_break_even_is_where_npv_crosses_zero(params, scenario):
+    params = params.updated({"implementation_cost": 0.0})
+    r = evaluate(params, scenario)
+    k_star = float(r.break_even_conversion)
+    assume(math.isfinite(k_star) and abs(k_star) < 1e6)
+    assert k_star == pytest.approx(float(r.break_even_conversion_npv), rel=1e-12, abs=1e-300)
+    assert float(r.break_even_churn) == float(r.break_even_churn_npv)
+    _assert_npv_crosses_zero_at(params, scenario, r, k_star)
 
 
 @settings(max_examples=100, deadline=None)

@@ -485,16 +485,30 @@ def break_even_churn(
     annual_savings: Value,
     customers: Value,
     value_per_lost_customer: Value,
+) -> Value:
+    """delta* = S / (N * V): the contract's (annual) break-even extra churn.
+
+    The extra churn at which a year's loyalty cost equals a year's savings. It leaves
+    out the one-off implementation cost F (see :func:`break_even_churn_npv`). NaN
+    where N * V = 0. Negative: automation never pays, even with no lost customers.
+    """
+    return _safe_divide(annual_savings, np.multiply(customers, value_per_lost_customer))
+
+
+def break_even_churn_npv(
+    annual_savings: Value,
+    customers: Value,
+    value_per_lost_customer: Value,
     implementation_cost: Value,
     discount_rate: Value,
     horizon_years: int,
 ) -> Value:
-    """delta* = (S - F / A) / (N * V): the extra churn at which NPV = 0.
+    """delta*_npv = (S - F / A) / (N * V): the extra churn at which NPV = 0.
 
-    With F = 0 this is the contract's ``S / (N * V)``; with F > 0 the contract's form
-    would leave NPV = -F at "break-even", so the one-off cost is spread over the
-    horizon by the annuity factor A (see docs/model.md). NaN where N * V = 0.
-    Negative: automation never pays, even with no lost customers.
+    The project's extension of the contract's :func:`break_even_churn`: the one-off
+    cost F is spread over the horizon by the annuity factor A, so NPV is exactly 0 at
+    this churn (with F > 0 the contract's delta* leaves NPV = -F). With F = 0 the two
+    are equal. NaN where N * V = 0.
     """
     recurring = np.subtract(
         annual_savings,
@@ -509,7 +523,11 @@ def break_even_conversion(
     consider_switch_share: Value,
     escalation_mitigation: Value,
 ) -> Value:
-    """k* = delta* / (x * w * (1 - h)); NaN where the divisor is 0."""
+    """k* = delta* / (x * w * (1 - h)); NaN where the divisor is 0.
+
+    Given the contract's delta* it is the contract's k*; given delta*_npv it is the
+    conversion at which NPV = 0.
+    """
     divisor = np.multiply(exposure, consider_switch_share) * np.subtract(1.0, escalation_mitigation)
     return _safe_divide(break_even_churn, divisor)
 
@@ -559,6 +577,11 @@ class ModelResult:
     are averages over the horizon and ``rehiring_cost`` is the one-off cost paid at
     the start of year 2 (0 in every other scenario). Break-even values are NaN
     where undefined (divisor 0).
+
+    ``break_even_churn`` and ``break_even_conversion`` are the contract's (annual)
+    break-even: a year's savings equal a year's loyalty cost. The ``_npv`` pair is
+    the project's extension: where NPV over the horizon is exactly 0, the one-off
+    costs counted. With no one-off cost (F = 0, no reversal) the pairs are equal.
     """
 
     margin_per_customer: Value
@@ -572,6 +595,8 @@ class ModelResult:
     npv: Value
     break_even_churn: Value
     break_even_conversion: Value
+    break_even_churn_npv: Value
+    break_even_conversion_npv: Value
     rehiring_cost: Value = field(default=0.0)
 
     def to_dict(self) -> dict[str, float | None]:
@@ -631,9 +656,15 @@ def compute(inputs: Mapping[str, Any]) -> ModelResult:
     )
     loss = annual_loyalty_cost(p["customers"], delta, v)
     npv = net_present_value(s, loss, p["implementation_cost"], p["discount_rate"], T)
-    d_star = break_even_churn(s, p["customers"], v, p["implementation_cost"], p["discount_rate"], T)
+    d_star = break_even_churn(s, p["customers"], v)
     k_star = break_even_conversion(
         d_star, x, p["consider_switch_share"], p["escalation_mitigation"]
+    )
+    d_star_npv = break_even_churn_npv(
+        s, p["customers"], v, p["implementation_cost"], p["discount_rate"], T
+    )
+    k_star_npv = break_even_conversion(
+        d_star_npv, x, p["consider_switch_share"], p["escalation_mitigation"]
     )
     return ModelResult(
         margin_per_customer=m,
@@ -647,6 +678,8 @@ def compute(inputs: Mapping[str, Any]) -> ModelResult:
         npv=npv,
         break_even_churn=d_star,
         break_even_conversion=k_star,
+        break_even_churn_npv=d_star_npv,
+        break_even_conversion_npv=k_star_npv,
     )
 
 
@@ -656,8 +689,11 @@ def compute_reversal(first: Mapping[str, Any], later: Mapping[str, Any]) -> Mode
     Cash flows: -F at year 0; (S1 - L1) at the end of year 1; the rehiring cost
     R = agents_to_rehire * cost per agent at the start of year 2 (discounted one
     year); (S2 - L2) at the end of years 2..T. With T = 1 there is no year 2 and no
-    rehiring. NPV is linear in k, so k* = NPV(k = 0) / (PV of loss per unit of k);
-    ``break_even_churn`` is the horizon-average extra churn at k*.
+    rehiring. NPV is linear in k, so ``break_even_conversion_npv`` = NPV(k = 0) / (PV
+    of loss per unit of k), and ``break_even_churn_npv`` is the horizon-average extra
+    churn at it. The contract's pair is its equations on the horizon averages:
+    ``break_even_churn`` = S / (N * V) and ``break_even_conversion`` = that divided
+    by the average extra churn per unit of k, x * w * (1 - h).
     """
     T = int(first["horizon_years"])
     d = first["discount_rate"]
@@ -705,8 +741,14 @@ def compute_reversal(first: Mapping[str, Any], later: Mapping[str, Any]) -> Mode
     unit_loss_pv = np.multiply(later["customers"], one.value_per_lost_customer) * (
         unit_churn_1 * factors[0] + unit_churn_2 * later_factor
     )
-    k_star = _safe_divide(npv_without_loss, unit_loss_pv)
-    d_star = np.multiply(k_star, horizon_mean(unit_churn_1, unit_churn_2))
+    unit_churn = horizon_mean(unit_churn_1, unit_churn_2)
+    k_star_npv = _safe_divide(npv_without_loss, unit_loss_pv)
+    d_star_npv = np.multiply(k_star_npv, unit_churn)
+    # the contract's equations on the horizon-average figures the result reports:
+    # delta* = S / (N * V), k* = delta* / (average churn per unit of conversion)
+    savings = horizon_mean(one.annual_savings, two.annual_savings)
+    d_star = break_even_churn(savings, later["customers"], one.value_per_lost_customer)
+    k_star = _safe_divide(d_star, unit_churn)
     return ModelResult(
         margin_per_customer=one.margin_per_customer,
         clv=one.clv,
@@ -716,11 +758,13 @@ def compute_reversal(first: Mapping[str, Any], later: Mapping[str, Any]) -> Mode
         customers_lost_per_year=horizon_mean(
             one.customers_lost_per_year, two.customers_lost_per_year
         ),
-        annual_savings=horizon_mean(one.annual_savings, two.annual_savings),
+        annual_savings=savings,
         annual_loyalty_cost=horizon_mean(one.annual_loyalty_cost, two.annual_loyalty_cost),
         npv=np.asarray(npv)[()],
         break_even_churn=np.asarray(d_star)[()],
-        break_even_conversion=k_star,
+        break_even_conversion=np.asarray(k_star)[()],
+        break_even_churn_npv=np.asarray(d_star_npv)[()],
+        break_even_conversion_npv=np.asarray(k_star_npv)[()],
         rehiring_cost=np.asarray(rehire, dtype=float)[()],
     )
 
