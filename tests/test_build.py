@@ -239,3 +239,30 @@ def test_verbose_shows_cells_and_plain_lines_when_not_a_terminal(tiny_project: P
     assert "rep-a: Executing Cell 3" in run.stderr
     assert "\r" not in run.stderr  # no progress bar when not a terminal
     assert "rep-a: ok in" in run.stderr
+
+
+def test_progress_bar_on_a_terminal(tiny_project: Path) -> None:
+    """On a terminal (a pseudo-terminal here) the build draws a progress bar over reports."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(_cli(tiny_project, "--formats", "html", "--jobs", "2"),
+                                stdin=follower, stdout=follower, stderr=follower)  # fmt: skip
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the build is over
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        os.close(leader)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "3/3" in screen and "report" in screen  # tqdm's bar over the three reports
+    assert "\r" in screen
+    assert "[" not in screen.split("report  ")[0].splitlines()[0]  # no plain time-stamped log lines

@@ -15,6 +15,7 @@ import contextlib
 import html
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -127,6 +128,18 @@ def execute_notebook(
             kwargs.setdefault("connection_file", str(sockets / "kernel.json"))
             super().__init__(**kwargs)
 
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            # The kernel's own log goes to a file, not to the user's terminal; a kernel
+            # that dies says why in the error message.
+            log = (sockets / "kernel.log").open("ab")
+            kw.setdefault("stdout", log)
+            kw.setdefault("stderr", log)
+            kw.setdefault("stdin", subprocess.DEVNULL)
+            try:
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                log.close()
+
     try:
         pm.execute_notebook(
             str(notebook),
@@ -147,7 +160,10 @@ def execute_notebook(
             f"{exc.ename}: {exc.evalue} (executed copy: {output})"
         ) from None
     except Exception as exc:  # kernel died, missing kernel, bad parameters...
-        raise RenderError(f"{notebook.name}: could not be executed: {exc}") from exc
+        log = sockets / "kernel.log"
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.is_file() else []
+        detail = ("; kernel log: " + " | ".join(tail)) if tail else ""
+        raise RenderError(f"{notebook.name}: could not be executed: {exc}{detail}") from exc
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
         _close_thread_loop()

@@ -9,6 +9,7 @@ held the lock for longer than ``--wait``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -98,7 +99,15 @@ class Display:
             if self.tty and event.total:
                 from tqdm import tqdm
 
-                self.bar = tqdm(total=event.total, unit="report", file=self.stream, leave=True)
+                self.bar = tqdm(
+                    total=event.total,
+                    unit="report",
+                    file=self.stream,
+                    leave=True,
+                    disable=False,
+                    ncols=self._size()[0],
+                    nrows=self._size()[1],
+                )
             else:
                 self.line(f"{event.total} report(s) to build")
             return
@@ -119,6 +128,15 @@ class Display:
                 self.bar.write(text, file=self.stream)
         else:
             self.line(text)
+
+    def _size(self) -> tuple[int, int]:
+        """The terminal's columns and lines; 100 x 24 when it reports none (a bare pty)."""
+        try:
+            size = os.get_terminal_size(self.stream.fileno())
+            columns, lines = size.columns, size.lines
+        except (OSError, ValueError, AttributeError):
+            columns, lines = 0, 0
+        return (columns if columns > 20 else 100, lines if lines > 2 else 24)
 
     def line(self, text: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {text}", file=self.stream, flush=True)
