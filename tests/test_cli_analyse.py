@@ -25,6 +25,10 @@ KEYS = (
     "npv",
     "break_even_churn",
     "break_even_conversion",
+    "break_even_churn_npv",
+    "break_even_conversion_npv",
+    "rehiring_cost",
+    "p_conversion_below_break_even",
 )
 
 
@@ -93,6 +97,9 @@ def test_worked_check_through_the_command_line(tmp_path):
     assert out["annual_savings"] == pytest.approx(5_740_000, rel=1e-9)
     assert out["annual_loyalty_cost"] == pytest.approx(4_865_400, rel=1e-9)
     assert out["break_even_conversion"] == pytest.approx(0.0589879557693, rel=1e-9)
+    # F = 0: the NPV = 0 break-even is the contract's
+    assert out["break_even_conversion_npv"] == pytest.approx(0.0589879557693, rel=1e-9)
+    assert out["break_even_churn_npv"] == out["break_even_churn"]
     assert "npv_p10" not in out
     # unrounded: many more digits than a formatter would keep
     assert len(repr(out["npv"])) > 12
@@ -129,7 +136,51 @@ def test_draws_add_monte_carlo_keys_reproducibly(capsys):
 def test_status_quo_gives_null_break_even_conversion(capsys):
     out = analyse_json(capsys, "--profile", "telecom", "--scenario", "status_quo")
     assert out["npv"] == 0.0
+    for key in KEYS:
+        assert key in out
     assert out["break_even_conversion"] is None
+    assert out["break_even_conversion_npv"] is None
+    assert out["p_conversion_below_break_even"] is None
+
+
+@pytest.mark.parametrize("scenario", ["hybrid", "full_automation"])
+def test_break_even_keys_with_a_one_off_cost(capsys, scenario):
+    from cxtradeoff.model import compute_phases, scenario_phases
+    from cxtradeoff.profiles import load_profiles
+    from cxtradeoff.uncertainty import probability_conversion_below
+
+    telecom = load_profiles()["telecom"]
+    [(_, used)] = scenario_phases(telecom.parameters, scenario)
+    assert used.implementation_cost > 0  # the profile pays a one-off cost
+    out = analyse_json(capsys, "--profile", "telecom", "--scenario", scenario)
+    for key in KEYS:
+        assert key in out
+    n, v = used.customers, out["value_per_lost_customer"]
+    divisor = out["exposure"] * used.consider_switch_share * (1 - used.escalation_mitigation)
+    # the contract's literal equations, unrounded
+    assert out["break_even_churn"] == pytest.approx(out["annual_savings"] / (n * v), rel=1e-12)
+    assert out["break_even_conversion"] == pytest.approx(
+        out["break_even_churn"] / divisor, rel=1e-12
+    )
+    # the NPV version: NPV is 0 there, and it is lower (the one-off cost is counted)
+    assert out["break_even_conversion_npv"] < out["break_even_conversion"]
+    k_npv = out["break_even_conversion_npv"]
+    at = compute_phases([{**used.as_inputs(), "switch_conversion": k_npv}])  # k may exceed 1
+    assert float(at.npv) == pytest.approx(0.0, abs=1e-6)
+    if k_npv <= 1:  # and through the command line, where --set allows it
+        again = analyse_json(
+            capsys, "--profile", "telecom", "--scenario", scenario,
+            "--set", f"switch_conversion={k_npv!r}",
+        )  # fmt: skip
+        assert again["npv"] == pytest.approx(0.0, abs=1e-6)
+    # the chance that it pays over the horizon: the prior below the NPV version
+    assert out["p_conversion_below_break_even"] == probability_conversion_below(
+        out["break_even_conversion_npv"], median=used.switch_conversion
+    )
+    if out["break_even_conversion"] < 1:  # below 1 the two versions give different chances
+        assert out["p_conversion_below_break_even"] < probability_conversion_below(
+            out["break_even_conversion"], median=used.switch_conversion
+        )
 
 
 def test_set_is_parsed_by_type(capsys):

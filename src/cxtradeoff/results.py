@@ -7,7 +7,12 @@ The notebook's JSON (read by the report pipeline) is::
 
     {"profile", "display_name", "currency", "horizon_years", "draws", "seed",
      "scenarios": {name: {every analyse key, npv_p10, npv_p50, npv_p90, p_loss}},
-     "headline": {"scenario", "annual_savings", "npv", "break_even_conversion", "p_loss"}}
+     "headline": {"scenario", "annual_savings", "npv", "break_even_conversion",
+                  "break_even_conversion_npv", "p_loss"}}
+
+``break_even_conversion`` is the contract's annual break-even (a year's savings equal a
+year's loyalty cost); ``break_even_conversion_npv`` is where NPV over the horizon is 0,
+the one-off costs counted: the one the reports' sentences and charts use.
 
 Numbers are unrounded; undefined values (a break-even with a zero divisor, Monte
 Carlo figures when no draws were run) are ``null``.
@@ -34,7 +39,13 @@ DEFAULT_SEED: int = 20251114
 ANALYSE_KEYS: tuple[str, ...] = RESULT_FIELDS
 #: keys added by a Monte Carlo run
 MONTE_CARLO_KEYS: tuple[str, ...] = ("npv_p10", "npv_p50", "npv_p90", "p_loss")
-HEADLINE_KEYS: tuple[str, ...] = ("annual_savings", "npv", "break_even_conversion", "p_loss")
+HEADLINE_KEYS: tuple[str, ...] = (
+    "annual_savings",
+    "npv",
+    "break_even_conversion",
+    "break_even_conversion_npv",
+    "p_loss",
+)
 
 
 def _clean(value: Any) -> Any:
@@ -72,8 +83,9 @@ def analyse_scenario(
     -------
     dict
         Every key of :data:`ANALYSE_KEYS`; ``p_conversion_below_break_even`` (the
-        chance, under the prior of switch_conversion, that conversion stays below its
-        break-even); with draws, also :data:`MONTE_CARLO_KEYS`.
+        chance, under the prior of switch_conversion, that conversion stays below
+        ``break_even_conversion_npv``: that automation pays over the horizon, one-off
+        costs included); with draws, also :data:`MONTE_CARLO_KEYS`.
     """
     get_scenario(scenario)
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0:
@@ -83,7 +95,7 @@ def analyse_scenario(
     out: dict[str, Any] = {key: _clean(base[key]) for key in ANALYSE_KEYS}
     median = float(params.updated(dict(overrides or {})).switch_conversion)
     out["p_conversion_below_break_even"] = probability_conversion_below(
-        out["break_even_conversion"], median=median
+        out["break_even_conversion_npv"], median=median
     )
     if draws > 0:
         mc = monte_carlo(params, scenario, draws=draws, seed=seed, overrides=overrides)
@@ -191,8 +203,9 @@ def read_results(path: str | Path) -> dict[str, Any]:
 def scenario_table(results: Mapping[str, Any]) -> Any:
     """One row per scenario with the figures a reader compares (a pandas DataFrame).
 
-    Columns: annual_savings, annual_loyalty_cost, customers_lost_per_year, npv,
-    break_even_conversion, npv_p10, npv_p50, npv_p90, p_loss; ``None`` stays missing.
+    Columns: annual_savings, annual_loyalty_cost, customers_lost_per_year,
+    rehiring_cost, npv, break_even_conversion_npv, break_even_conversion, npv_p10,
+    npv_p50, npv_p90, p_loss; ``None`` stays missing.
     """
     import pandas as pd
 
@@ -202,6 +215,7 @@ def scenario_table(results: Mapping[str, Any]) -> Any:
         "customers_lost_per_year",
         "rehiring_cost",
         "npv",
+        "break_even_conversion_npv",
         "break_even_conversion",
         *MONTE_CARLO_KEYS,
     )

@@ -8,7 +8,11 @@ Examples::
     cxtradeoff profiles
 
 The JSON output holds every model output unrounded (``null`` where undefined) and,
-with ``--draws`` > 0, ``npv_p10``, ``npv_p50``, ``npv_p90`` and ``p_loss``. A bad
+with ``--draws`` > 0, ``npv_p10``, ``npv_p50``, ``npv_p90`` and ``p_loss``.
+``break_even_churn`` and ``break_even_conversion`` are the model contract's equations
+(delta* = S / (N V), k* = delta* / (x w (1 - h))); ``break_even_churn_npv`` and
+``break_even_conversion_npv`` are where NPV over the horizon is 0, the one-off costs
+counted; ``p_conversion_below_break_even`` is the prior's chance of staying below the latter. A bad
 ``--set``, an unknown profile or scenario exits with status 2 and a message naming it.
 """
 
