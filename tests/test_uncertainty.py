@@ -153,11 +153,13 @@ def test_grid_and_its_break_even_contour(base):
     assert grid.automation[-1] == pytest.approx(0.9)  # 1 - q
     j = 24
     a = float(grid.automation[j])
-    k_star = grid.break_even_conversion[j]
+    k_star = grid.break_even_conversion_npv[j]
     at = evaluate(
         base, "full_automation", overrides={"ai_resolution_share": a, "switch_conversion": k_star}
     )
     assert float(at.npv) == pytest.approx(0.0, abs=1e-6)
+    # F = 0 in the worked check: the contract's break-even is the same line
+    np.testing.assert_allclose(grid.break_even_conversion, grid.break_even_conversion_npv)
     i = 5
     direct = evaluate(
         base,
@@ -169,6 +171,24 @@ def test_grid_and_its_break_even_contour(base):
     assert frame.shape == (41, 41)
     with pytest.raises(ParameterError):
         npv_grid(base, "full_automation", automation=[0.95])
+
+
+def test_with_a_one_off_cost_the_contour_is_where_npv_is_zero(base):
+    f = 2_000_000.0
+    costly = base.updated({"implementation_cost": f})
+    grid = npv_grid(costly, "full_automation")
+    for j in (12, 24, 36):
+        a = float(grid.automation[j])
+        for k, npv in (
+            (grid.break_even_conversion_npv[j], 0.0),
+            (grid.break_even_conversion[j], -f),  # the contract's: a year's savings = its loss
+        ):
+            at = evaluate(
+                costly,
+                "full_automation",
+                overrides={"ai_resolution_share": a, "switch_conversion": k},
+            )
+            assert float(at.npv) == pytest.approx(npv, abs=1e-6)
 
 
 def test_probability_conversion_below_the_break_even():

@@ -73,8 +73,23 @@ def format_chance(value: float | None) -> str:
     return f"{100 * value:.0f}%"
 
 
-def break_even_sentence(k_star: float | None) -> str:
-    """The break-even in words: 'pays only if fewer than X% ... actually leave'."""
+def break_even_sentence(k_star: float | None, *, one_off_costs: bool = False) -> str:
+    """The break-even in words: 'pays only if fewer than X% ... actually leave'.
+
+    Parameters
+    ----------
+    k_star
+        The break-even conversion at which NPV over the horizon is 0
+        (``break_even_conversion_npv``): the one that makes the sentence true.
+    one_off_costs
+        True when one-off costs (implementation, rehiring) weigh on the break-even;
+        the sentence then says they are counted (see :func:`counts_one_off_costs`).
+
+    Examples
+    --------
+    >>> break_even_sentence(0.062, one_off_costs=True)[-46:]
+    'leave, with the one-off costs counted as well.'
+    """
     if k_star is None or not math.isfinite(k_star):
         return (
             "No customer meets the AI in this scenario, so there is no break-even "
@@ -85,11 +100,45 @@ def break_even_sentence(k_star: float | None) -> str:
             "It does not pay even if no customer leaves: the savings do not cover the "
             "AI's running and one-off costs."
         )
+    counted = ", with the one-off costs counted as well" if one_off_costs else ""
     if k_star >= 1:
-        return "It pays even if every customer who would consider leaving actually leaves."
+        return (
+            f"It pays even if every customer who would consider leaving actually leaves{counted}."
+        )
     return (
         f"It pays only if fewer than {format_share(k_star)} of the customers who would "
-        "consider leaving actually leave."
+        f"consider leaving actually leave{counted}."
+    )
+
+
+def horizon_break_even(result: Mapping[str, Any]) -> float | None:
+    """The break-even conversion at which NPV is 0 (``break_even_conversion_npv``).
+
+    Results written before that key existed fall back to ``break_even_conversion``.
+    """
+    if "break_even_conversion_npv" in result:
+        return result["break_even_conversion_npv"]
+    return result.get("break_even_conversion")
+
+
+def counts_one_off_costs(result: Mapping[str, Any]) -> bool:
+    """Whether one-off costs move the break-even: the NPV version differs from the annual one.
+
+    True with an implementation cost F > 0, or a rehiring cost in the reversal; the
+    annual (contract) break-even ignores them, the NPV one spreads them over the horizon.
+    """
+    if result.get("rehiring_cost"):
+        return True
+    annual = result.get("break_even_conversion")
+    npv = result.get("break_even_conversion_npv")
+    if annual is None or npv is None or not (math.isfinite(annual) and math.isfinite(npv)):
+        return False
+    return not math.isclose(annual, npv, rel_tol=1e-9, abs_tol=1e-15)
+
+
+def _break_even_words(result: Mapping[str, Any]) -> str:
+    return break_even_sentence(
+        horizon_break_even(result), one_off_costs=counts_one_off_costs(result)
     )
 
 
@@ -107,7 +156,7 @@ def scenario_paragraph(name: str, result: Mapping[str, Any], *, currency: str, y
         f"years the net present value is {format_money(npv, currency)}."
         if lost is not None
         else f"With {label}, the net present value is {format_money(npv, currency)}.",
-        break_even_sentence(result.get("break_even_conversion")),
+        _break_even_words(result),
     ]
     if result.get("rehiring_cost"):
         parts.append(
@@ -115,7 +164,7 @@ def scenario_paragraph(name: str, result: Mapping[str, Any], *, currency: str, y
             f"{format_money(result['rehiring_cost'], currency)} once."
         )
     p_below = result.get("p_conversion_below_break_even")
-    if p_below is not None and result.get("break_even_conversion") is not None:
+    if p_below is not None and horizon_break_even(result) is not None:
         parts.append(
             f"The prior for that conversion (no study measures it) gives "
             f"{format_chance(p_below)} chance that fewer leave than that."
@@ -155,7 +204,7 @@ def executive_summary(results: Mapping[str, Any]) -> str:
     lines = [
         f"**{name}: {label} {verdict} on the base case, with a net present value of "
         f"{format_money(main.get('npv'), currency)} over {years} years.** "
-        + break_even_sentence(main.get("break_even_conversion")),
+        + _break_even_words(main),
         "",
     ]
     for scenario, result in results["scenarios"].items():
@@ -183,7 +232,7 @@ def headline_sentence(results: Mapping[str, Any]) -> str:
     """One plain sentence for a landing page (Markdown, display name escaped)."""
     head = results["headline"]
     currency = str(results["currency"])
-    k = break_even_sentence(head.get("break_even_conversion"))
+    k = _break_even_words(head)
     risk = (
         f" Chance of losing money: {format_chance(head['p_loss'])}."
         if head.get("p_loss") is not None

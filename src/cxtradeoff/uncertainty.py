@@ -450,12 +450,17 @@ def tornado(
 
 @dataclass(frozen=True)
 class NpvGrid:
-    """NPV over automation share (columns) x switch conversion (rows), with break-even."""
+    """NPV over automation share (columns) x switch conversion (rows), with break-even.
+
+    ``break_even_conversion_npv`` is the NPV = 0 contour (one-off costs counted);
+    ``break_even_conversion`` is the contract's annual break-even at each automation share.
+    """
 
     automation: np.ndarray
     conversion: np.ndarray
     npv: np.ndarray
     break_even_conversion: np.ndarray
+    break_even_conversion_npv: np.ndarray
 
     def to_frame(self) -> pd.DataFrame:
         """The grid as a DataFrame: index switch_conversion, columns ai_resolution_share."""
@@ -488,8 +493,10 @@ def npv_grid(
     Returns
     -------
     NpvGrid
-        ``npv[i, j]`` at ``conversion[i]``, ``automation[j]``; ``break_even_conversion[j]``
-        is k* at ``automation[j]`` (the NPV = 0 contour; NaN where undefined).
+        ``npv[i, j]`` at ``conversion[i]``, ``automation[j]``;
+        ``break_even_conversion_npv[j]`` is the k at which NPV = 0 at ``automation[j]``
+        (the contour); ``break_even_conversion[j]`` the contract's annual k*; NaN where
+        undefined.
     """
     phases = scenario_phases(params, scenario, overrides=overrides)
     q = max(p.ai_escalation_share for _, p in phases)
@@ -508,10 +515,17 @@ def npv_grid(
         inputs.append(values)
     result = compute_phases(inputs)
     npv = np.broadcast_to(np.asarray(result.npv, dtype=float), (k.size, a.size)).copy()
-    k_star = np.broadcast_to(
-        np.asarray(result.break_even_conversion, dtype=float), (k.size, a.size)
-    )[0].copy()
-    return NpvGrid(automation=a, conversion=k, npv=npv, break_even_conversion=k_star)
+
+    def per_automation(values: Any) -> np.ndarray:
+        return np.broadcast_to(np.asarray(values, dtype=float), (k.size, a.size))[0].copy()
+
+    return NpvGrid(
+        automation=a,
+        conversion=k,
+        npv=npv,
+        break_even_conversion=per_automation(result.break_even_conversion),
+        break_even_conversion_npv=per_automation(result.break_even_conversion_npv),
+    )
 
 
 def probability_conversion_below(
@@ -522,7 +536,9 @@ def probability_conversion_below(
     Parameters
     ----------
     threshold
-        The break-even conversion k*; ``None`` or NaN gives ``None``.
+        The break-even conversion; the reports pass ``break_even_conversion_npv``, so
+        the chance is that automation pays over the horizon. ``None`` or NaN gives
+        ``None``.
     median
         The prior's median (the base value of switch_conversion).
 
