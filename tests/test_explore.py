@@ -74,7 +74,12 @@ def test_base_case_headline_is_the_reports(profiles, scenario):
     assert headline["currency"] == "EUR"
     assert headline["horizon_years"] == company.parameters.horizon_years
     assert headline["verdict"] == ("pays" if headline["npv"] > 0 else "does not pay")
-    assert headline["break_even_sentence"] == break_even_sentence(headline["break_even_conversion"])
+    # the sentence is on the break-even over the horizon; telecom has a one-off cost
+    assert company.parameters.implementation_cost > 0
+    assert headline["break_even_sentence"] == break_even_sentence(
+        headline["break_even_conversion_npv"], one_off_costs=True
+    )
+    assert headline["break_even_conversion_npv"] != headline["break_even_conversion"]
     assert headline["p_loss"] is not None and 0.0 <= headline["p_loss"] <= 1.0
     assert figure.axes, "no chart drawn"
 
@@ -108,6 +113,8 @@ def test_worked_check_of_the_model_contract():
     assert headline["annual_savings"] == pytest.approx(5_740_000.0)
     assert headline["annual_loyalty_cost"] == pytest.approx(4_865_400.0)
     assert headline["break_even_conversion"] == pytest.approx(0.0590, abs=5e-4)
+    assert headline["break_even_conversion_npv"] == headline["break_even_conversion"]  # F = 0
+    assert "one-off" not in headline["break_even_sentence"]
     assert headline["p_loss"] is None  # no draws, no chance figure
     assert headline["verdict"] == "pays"
 
@@ -123,24 +130,33 @@ def test_each_control_moves_the_answer_the_right_way(profiles):
     assert dearer_humans["annual_savings"] > base["annual_savings"]
     mitigated, _ = explore_state(company, {"escalation_mitigation": 0.9}, draws=0)
     assert mitigated["annual_loyalty_cost"] < base["annual_loyalty_cost"]
-    assert mitigated["break_even_conversion"] > base["break_even_conversion"]
+    assert mitigated["break_even_conversion_npv"] > base["break_even_conversion_npv"]
     less_ai, _ = explore_state(company, {"ai_resolution_share": 0.2}, draws=0)
     assert less_ai["annual_savings"] < base["annual_savings"]
     assert less_ai["customers_lost_per_year"] < base["customers_lost_per_year"]
 
 
-def test_the_chart_is_the_reports_curve_with_the_break_even_marked(profiles):
+@pytest.mark.parametrize("scenario", ["hybrid", "full_automation"])
+def test_the_chart_is_the_reports_curve_with_the_break_even_marked(profiles, scenario):
     company = profiles["telecom"]
-    headline, figure = explore_state(company, {}, scenario="hybrid", draws=0)
+    headline, figure = explore_state(company, {}, scenario=scenario, draws=0)
     lines = curve_lines(figure)
-    assert list(lines) == ["Hybrid"]  # no reference curve without overrides
-    x = np.asarray(lines["Hybrid"].get_xdata(), dtype=float)
-    y = np.asarray(lines["Hybrid"].get_ydata(), dtype=float)
-    np.testing.assert_array_equal(y, conversion_curve(company.parameters, "hybrid", conversion=x))
-    k_star = headline["break_even_conversion"]
-    if x.min() <= k_star <= x.max():
-        dots = [ln for ln in figure.axes[0].get_lines() if list(ln.get_xdata()) == [k_star]]
-        assert dots, "break-even point not drawn"
+    title = {"hybrid": "Hybrid", "full_automation": "Full automation"}[scenario]
+    assert list(lines) == [title]  # no reference curve without overrides
+    x = np.asarray(lines[title].get_xdata(), dtype=float)
+    y = np.asarray(lines[title].get_ydata(), dtype=float)
+    np.testing.assert_array_equal(y, conversion_curve(company.parameters, scenario, conversion=x))
+    k_star = headline["break_even_conversion_npv"]  # where the curve crosses zero
+    dots = [ln for ln in figure.axes[0].get_lines() if list(ln.get_xdata()) == [k_star]]
+    if scenario == "full_automation":
+        assert x.min() <= k_star <= x.max()
+        assert len(dots) == 1, "break-even point not drawn"
+        assert list(dots[0].get_ydata()) == [0.0]
+        assert np.interp(k_star, x, y) == pytest.approx(0.0, abs=1e-6 * np.ptp(y))
+        annual = headline["break_even_conversion"]
+        assert not [ln for ln in figure.axes[0].get_lines() if list(ln.get_xdata()) == [annual]]
+    else:  # telecom's hybrid pays even if every would-be switcher leaves: no dot
+        assert k_star > 1 and not dots
     labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
     assert "Conversion set" in labels
 
@@ -189,7 +205,8 @@ def test_headline_html_shows_the_numbers_and_escapes_free_text():
     assert "<script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Sons" in text
     assert format_money(headline["npv"], "EUR") in text
-    assert format_share(headline["break_even_conversion"]) in text
+    assert format_share(headline["break_even_conversion_npv"]) in text
+    assert "Break-even conversion (NPV = 0 over 3 years)" in text
     assert f"{headline['customers_lost_per_year']:,.0f}" in text
     assert "Net present value (3 years)" in text
 

@@ -43,6 +43,7 @@ from cxtradeoff.model import get_scenario, scenario_phases
 from cxtradeoff.narrative import (
     SCENARIO_LABELS,
     break_even_sentence,
+    counts_one_off_costs,
     format_chance,
     format_money,
     format_share,
@@ -78,6 +79,7 @@ HEADLINE_NUMBERS: tuple[str, ...] = (
     "customers_lost_per_year",
     "npv",
     "break_even_conversion",
+    "break_even_conversion_npv",
     "p_conversion_below_break_even",
     "p_loss",
 )
@@ -113,7 +115,8 @@ def explore_state(
         ``profile``, ``display_name``, ``currency``, ``scenario``, ``horizon_years``,
         ``overrides`` (a plain copy), ``switch_conversion`` (the value used), every key
         of :data:`HEADLINE_NUMBERS` (None where undefined), ``verdict`` (``"pays"`` or
-        ``"does not pay"``) and ``break_even_sentence``.
+        ``"does not pay"``) and ``break_even_sentence`` (on
+        ``break_even_conversion_npv``, where NPV over the horizon is 0, as the reports).
     figure : Figure
         NPV against switch conversion for the scenario with the overrides (solid) and,
         when overrides are given, without them (dashed): the report's curve. The
@@ -141,7 +144,9 @@ def explore_state(
         "switch_conversion": used.switch_conversion,
         **{key: result.get(key) for key in HEADLINE_NUMBERS},
         "verdict": "pays" if (npv or 0.0) > 0 else "does not pay",
-        "break_even_sentence": break_even_sentence(result["break_even_conversion"]),
+        "break_even_sentence": break_even_sentence(
+            result["break_even_conversion_npv"], one_off_costs=counts_one_off_costs(result)
+        ),
     }
     figure = _chart(profile, scenario, chosen, headline)
     return headline, figure
@@ -151,10 +156,10 @@ def _chart(
     profile: Profile, scenario: str, overrides: Mapping[str, Any], headline: Mapping[str, Any]
 ) -> Figure:
     """The report's break-even chart for the explored setting, plus the report's curve."""
-    k_star = headline["break_even_conversion"]
+    k_star = headline["break_even_conversion_npv"]  # where the curve crosses zero
     reference: float | None = None
     if overrides:
-        reference = analyse_scenario(profile, scenario, draws=0)["break_even_conversion"]
+        reference = analyse_scenario(profile, scenario, draws=0)["break_even_conversion_npv"]
     k_now = float(headline["switch_conversion"])
     axis = plots.conversion_axis([k_star, reference], minimum=max(0.4, 1.15 * k_now))
     prior = distribution_table(profile.parameters, scenario, overrides=overrides)
@@ -202,7 +207,7 @@ def headline_html(headline: Mapping[str, Any]) -> str:
     >>> head = {"display_name": "A & B", "currency": "EUR", "scenario": "hybrid",
     ...         "horizon_years": 3, "annual_savings": 2e6, "annual_loyalty_cost": 5e5,
     ...         "customers_lost_per_year": 800.0, "npv": 3.7e6, "verdict": "pays",
-    ...         "break_even_conversion": 0.2, "p_loss": None,
+    ...         "break_even_conversion_npv": 0.2, "p_loss": None,
     ...         "break_even_sentence": "It pays only if fewer than 20.0% ... leave."}
     >>> "A &amp; B" in headline_html(head)
     True
@@ -218,7 +223,10 @@ def headline_html(headline: Mapping[str, Any]) -> str:
             f"Net present value ({int(headline['horizon_years'])} years)",
             format_money(headline.get("npv"), currency),
         ),
-        ("Break-even conversion", format_share(headline.get("break_even_conversion"))),
+        (
+            f"Break-even conversion (NPV = 0 over {int(headline['horizon_years'])} years)",
+            format_share(headline.get("break_even_conversion_npv")),
+        ),
         ("Chance of losing money", format_chance(headline.get("p_loss"))),
     ]
     cells = "".join(
