@@ -43,16 +43,19 @@ PASSWORD = "pw-Zq7!x9-unique-secret"  # searched for in every output
 SENDER = "reports@cxtradeoff.test"
 BUILD_ID = "20261126T101500Z-1a2b3c4d"
 
-# The manifest's figures; the message must show them formatted as below.
+# The manifest's figures; the message must show them formatted as below. The break-even
+# shown is the one over the horizon (break_even_conversion_npv, 6.2%), not the
+# contract's annual one (break_even_conversion, 5.9%).
 TELECOM_HEADLINE = {
     "scenario": "full_automation",
     "currency": "EUR",
     "annual_savings": 1234567.4,
     "npv": -2345678.9,
     "break_even_conversion": 0.0591,
+    "break_even_conversion_npv": 0.0622,
     "p_loss": 0.3137,
 }
-TELECOM_SHOWN = ["EUR 1,234,567", "EUR -2,345,679", "5.9%", "31.4%", "full automation"]
+TELECOM_SHOWN = ["EUR 1,234,567", "EUR -2,345,679", "6.2%", "31.4%", "full automation"]
 # A title with markup in it: the HTML body must escape it.
 TELECOM_TITLE = 'Telecom <b>"savings"</b> & loyalty'
 
@@ -365,7 +368,8 @@ def test_sends_message_with_figures_and_pdfs(
         assert shown in html
     assert "Annual savings: EUR 1,234,567" in text
     assert "Net present value: EUR -2,345,679" in text
-    assert "Break-even switch conversion: 5.9%" in text
+    assert "Break-even switch conversion: 6.2%" in text
+    assert "5.9%" not in text and "5.9%" not in html
     assert "Probability of a loss (NPV < 0): 31.4%" in text
     assert TELECOM_TITLE in text  # plain text is not HTML: shown as it is
     assert "&lt;b&gt;&quot;savings&quot;&lt;/b&gt; &amp; loyalty" in html
@@ -879,6 +883,31 @@ def test_manifest_problems_are_all_listed(reports: Reports) -> None:
     assert "reports.evil.outputs.pdf: '../../etc/passwd' points outside" in message
     assert "reports.untitled.title" in message
     assert info.value.exit_code == 2
+
+
+def test_manifest_without_the_horizon_break_even_shows_the_annual_one(reports: Reports) -> None:
+    older = {k: v for k, v in TELECOM_HEADLINE.items() if k != "break_even_conversion_npv"}
+    write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=older)})
+    manifest = emailer.load_manifest(reports.dir)
+    headline = manifest.reports["telecom"].headline
+    assert headline is not None and headline.break_even_shown == 0.0591
+    text = emailer.render_text(manifest, [manifest.reports["telecom"]])
+    assert "Break-even switch conversion: 5.9%" in text
+
+
+def test_horizon_break_even_null_means_no_break_even(reports: Reports) -> None:
+    nobody = TELECOM_HEADLINE | {"break_even_conversion": None, "break_even_conversion_npv": None}
+    write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=nobody)})
+    manifest = emailer.load_manifest(reports.dir)
+    text = emailer.render_text(manifest, [manifest.reports["telecom"]])
+    assert "Break-even switch conversion: none (no customer is exposed" in text
+
+
+def test_a_bad_horizon_break_even_is_named(reports: Reports) -> None:
+    bad = TELECOM_HEADLINE | {"break_even_conversion_npv": "six"}
+    write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=bad)})
+    with pytest.raises(ManifestError, match=r"headline\.break_even_conversion_npv: expected a"):
+        emailer.load_manifest(reports.dir)
 
 
 def test_missing_manifest_is_a_clear_error(

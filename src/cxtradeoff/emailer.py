@@ -436,7 +436,12 @@ def parse_recipients(addresses: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Headline:
-    """A report's headline numbers, as the build wrote them."""
+    """A report's headline numbers, as the build wrote them.
+
+    ``break_even_conversion`` is the model contract's annual break-even;
+    ``break_even_conversion_npv`` (absent from older manifests) is where NPV over the
+    horizon is 0, one-off costs included: the one the message shows when present.
+    """
 
     scenario: str
     currency: str
@@ -444,6 +449,15 @@ class Headline:
     npv: float
     break_even_conversion: float | None
     p_loss: float | None
+    break_even_conversion_npv: float | None = None
+    has_break_even_npv: bool = False
+
+    @property
+    def break_even_shown(self) -> float | None:
+        """The break-even the message shows: the NPV one when the manifest has it."""
+        if self.has_break_even_npv:
+            return self.break_even_conversion_npv
+        return self.break_even_conversion
 
 
 @dataclass(frozen=True)
@@ -507,7 +521,7 @@ def _parse_headline(where: str, data: object, problems: list[str]) -> Headline |
     for key in ("annual_savings", "npv"):
         if not _is_number(data.get(key)):
             problems.append(f"{where}.{key}: expected a number, got {data.get(key)!r}")
-    for key in ("break_even_conversion", "p_loss"):
+    for key in ("break_even_conversion", "break_even_conversion_npv", "p_loss"):
         if data.get(key) is not None and not _is_number(data.get(key)):
             problems.append(f"{where}.{key}: expected a number or null, got {data.get(key)!r}")
     if data.get("p_loss") is not None and _is_number(data["p_loss"]):
@@ -526,6 +540,12 @@ def _parse_headline(where: str, data: object, problems: list[str]) -> Headline |
             else float(data["break_even_conversion"])
         ),
         p_loss=None if data.get("p_loss") is None else float(data["p_loss"]),
+        break_even_conversion_npv=(
+            None
+            if data.get("break_even_conversion_npv") is None
+            else float(data["break_even_conversion_npv"])
+        ),
+        has_break_even_npv="break_even_conversion_npv" in data,
     )
 
 
@@ -744,7 +764,7 @@ def headline_rows(headline: Headline) -> list[tuple[str, str]]:
         ("Scenario", headline.scenario.replace("_", " ")),
         ("Annual savings", format_money(headline.annual_savings, headline.currency)),
         ("Net present value", format_money(headline.npv, headline.currency)),
-        ("Break-even switch conversion", format_break_even(headline.break_even_conversion)),
+        ("Break-even switch conversion", format_break_even(headline.break_even_shown)),
         ("Probability of a loss (NPV < 0)", format_share(headline.p_loss)),
     ]
 
