@@ -122,8 +122,11 @@ def test_notebook_runs_and_its_headline_matches_the_command_line(tmp_path):
         "--profiles-file",
         str(profiles),
     )
-    for key in ("annual_savings", "npv", "break_even_conversion", "p_loss"):
+    for key in ("annual_savings", "npv", "break_even_conversion", "break_even_conversion_npv"):
         assert head[key] == cli[key], key
+    assert head["p_loss"] == cli["p_loss"]
+    # telecom has a one-off cost: the two break-evens differ
+    assert head["break_even_conversion_npv"] < head["break_even_conversion"]
     for key in (*ANALYSE_KEYS, *MONTE_CARLO_KEYS):
         assert results["scenarios"]["full_automation"][key] == cli[key], key
     assert 0.0 < head["p_loss"] < 1.0
@@ -138,8 +141,9 @@ def test_notebook_runs_and_its_headline_matches_the_command_line(tmp_path):
         if "text/markdown" in o.get("data", {})
     ]
     summary = next(m for m in markdown if m.startswith("## Executive summary"))
-    k = round(100 * head["break_even_conversion"], 1)
+    k = round(100 * head["break_even_conversion_npv"], 1)
     assert f"pays only if fewer than {k}% of the customers who would consider leaving" in summary
+    assert "with the one-off costs counted as well" in summary
     html_outputs = " ".join(
         o["data"]["text/html"]
         for c in nb.cells
