@@ -266,3 +266,20 @@ def test_progress_bar_on_a_terminal(tiny_project: Path) -> None:
     assert "3/3" in screen and "report" in screen  # tqdm's bar over the three reports
     assert "\r" in screen
     assert "[" not in screen.split("report  ")[0].splitlines()[0]  # no plain time-stamped log lines
+
+
+def test_landing_page_words_the_break_even_ends_and_escapes_everything() -> None:
+    from cxtradeoff.build import render_index
+
+    def entry(k: float | None, name: str) -> dict:
+        return {"title": f"<i>{name}</i>", "status": "ok", "outputs": {"html": f"{name}.html"},
+                "display_name": "<script>alert(1)</script>",
+                "headline": {"currency": "EUR", "annual_savings": 2.5e6, "break_even_conversion": k,
+                             "p_loss": 0.004}}  # fmt: skip
+
+    page = render_index({"build_id": "b", "reports": {
+        "a": entry(1.3, "a"), "b": entry(-0.2, "b"), "c": entry(0.0589, "c"), "d": entry(None, "d")}})  # fmt: skip
+    assert "always pays" in page and "never pays" in page and "5.9%" in page
+    assert "2.5 M EUR" in page and "0.4%" in page
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<i>" not in page and "&lt;i&gt;a&lt;/i&gt;" in page

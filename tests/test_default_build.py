@@ -69,7 +69,8 @@ def test_manifest_and_landing_page_carry_the_headline(built: Path) -> None:
     assert "Telecom operator (illustrative)" in index
     head = results["headline"]
     shown = head.get("break_even_conversion_npv", head["break_even_conversion"])
-    assert f"{100 * shown:.1f}%" in index
+    expected = "always pays" if shown >= 1 else "never pays" if shown <= 0 else f"{100 * shown:.1f}%"
+    assert expected in index
 
 
 def test_a_hostile_display_name_renders_as_text_and_runs_nothing(tmp_path: Path) -> None:

@@ -674,6 +674,17 @@ def _fmt_pct(value: Any) -> str:
     return f"{100 * float(value):.1f}%"
 
 
+def _fmt_break_even(value: Any) -> str:
+    """A break-even conversion for the landing page, worded at its ends."""
+    if not isinstance(value, int | float):
+        return "–"
+    if value >= 1:
+        return "always pays"
+    if value <= 0:
+        return "never pays"
+    return _fmt_pct(value)
+
+
 def render_index(manifest: dict[str, Any]) -> str:
     """The landing page: every report with its headline numbers, links and provenance.
 
@@ -702,7 +713,7 @@ def render_index(manifest: dict[str, Any]) -> str:
             f"<td>{title}{note}</td>"
             f"<td>{e(str(who))}</td>"
             f"<td class=num>{e(_fmt_money(head.get('annual_savings'), head.get('currency')))}</td>"
-            f"<td class=num>{e(_fmt_pct(head.get('break_even_conversion_npv', head.get('break_even_conversion'))))}</td>"
+            f"<td class=num>{e(_fmt_break_even(head.get('break_even_conversion_npv', head.get('break_even_conversion'))))}</td>"
             f"<td class=num>{e(_fmt_pct(head.get('p_loss')))}</td>"
             f"<td>{links}</td>"
             f'<td><span class="st {e(status)}">{e(status)}</span><br><small>{e(str(entry.get("started") or ""))}'
