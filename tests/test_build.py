@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_config
 from pypdf import PdfReader
 
+from conftest import write_config
 from cxtradeoff.cli import main
 
 pytestmark = pytest.mark.slow
@@ -193,7 +193,7 @@ def test_two_builds_at_once_one_waits_or_exits_cleanly(tiny_project: Path) -> No
     assert "another build is running" in second.stderr and str(lock) in second.stderr
     third = subprocess.run(_cli(tiny_project, "--formats", "html", "--wait", "300"),
                            capture_output=True, text=True, check=False)  # fmt: skip
-    first_out, first_err = first.communicate(timeout=300)
+    _, first_err = first.communicate(timeout=300)
     assert first.returncode == 0, first_err
     assert third.returncode == 0, third.stderr
     assert "Nothing to do" in third.stdout  # it waited, then found the first build's work
