@@ -27,6 +27,7 @@ SCENARIO_KEYS = (
     "annual_loyalty_cost",
     "npv",
     "break_even_conversion",
+    "break_even_conversion_npv",
     "npv_p10",
     "npv_p50",
     "npv_p90",
@@ -54,7 +55,9 @@ def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
         problems = [f"key {k!r} is missing" for k in REQUIRED_KEYS if k not in data]
         for name, result in (data.get("scenarios") or {}).items():
             problems += [
-                f"scenarios.{name}: key {k!r} is missing" for k in SCENARIO_KEYS if k not in result
+                f"scenarios.{name}: key {k!r} is missing"
+                for k in SCENARIO_KEYS
+                if k not in result and k != "break_even_conversion_npv"  # older results lack it
             ]
         if problems:
             raise DataValidationError(path, problems)
@@ -77,6 +80,10 @@ def comparison_frame(results: Sequence[dict[str, Any]]) -> pd.DataFrame:
                     "scenario": scenario,
                     **{k: result.get(k) for k in SCENARIO_KEYS},
                 }
+            )
+            # the break-even over the horizon (one-off costs counted); older results lack it
+            rows[-1]["break_even_conversion_npv"] = result.get(
+                "break_even_conversion_npv", result.get("break_even_conversion")
             )
     frame = pd.DataFrame(rows)
     for key in SCENARIO_KEYS:
@@ -111,7 +118,7 @@ def comparison_table_html(frame: pd.DataFrame) -> str:
                     strict=True,
                 )
             ],
-            "Break-even conversion": frame["break_even_conversion"].map(_share_or_dash),
+            "Break-even conversion": frame["break_even_conversion_npv"].map(_share_or_dash),
             "P(NPV < 0)": frame["p_loss"].map(_chance_or_dash),
         }
     )
@@ -195,10 +202,11 @@ def _bar_chart(
 
 
 def break_even_comparison(frame: pd.DataFrame, *, prior_median: float = 0.05) -> Figure:
-    """Break-even conversion per company and scenario against the prior's median (dashed)."""
+    """Break-even conversion over the horizon (one-off costs counted) per company and
+    scenario, against the prior's median (dashed)."""
     return _bar_chart(
         frame,
-        "break_even_conversion",
+        "break_even_conversion_npv",
         title="Break-even switch conversion (dashed: prior median)",
         xlabel="share of would-be switchers who may leave before AI stops paying",
         reference=prior_median,

@@ -1,0 +1,102 @@
+"""The cross-company comparison: its inputs, table, summary and charts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
+
+from cxtradeoff import comparison
+from cxtradeoff.errors import DataValidationError
+from cxtradeoff.profiles import load_profiles
+from cxtradeoff.results import build_results
+
+
+@pytest.fixture(scope="module")
+def results() -> list[dict]:
+    profiles = load_profiles()
+    return [
+        build_results(profiles[name], ["status_quo", "hybrid", "full_automation"], draws=300, seed=1)
+        for name in ("telecom", "b2b_software")
+    ]
+
+
+def _write(tmp_path: Path, results: list[dict]) -> list[Path]:
+    paths = []
+    for r in results:
+        path = tmp_path / f"{r['profile']}.results.json"
+        path.write_text(json.dumps(r))
+        paths.append(path)
+    return paths
+
+
+def test_results_files_round_trip_into_one_row_per_company_and_scenario(tmp_path, results) -> None:
+    frame = comparison.comparison_frame(comparison.load_results(_write(tmp_path, results)))
+    assert len(frame) == 6
+    row = frame[(frame["profile"] == "telecom") & (frame["scenario"] == "hybrid")].iloc[0]
+    source = results[0]["scenarios"]["hybrid"]
+    assert row["npv"] == source["npv"]
+    assert row["break_even_conversion_npv"] == source["break_even_conversion_npv"]
+    assert row["currency"] == "EUR"
+
+
+def test_missing_or_broken_results_name_the_file_and_key(tmp_path, results) -> None:
+    with pytest.raises(DataValidationError, match="file not found"):
+        comparison.load_results([tmp_path / "nope.json"])
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(DataValidationError, match="not valid JSON"):
+        comparison.load_results([bad])
+    broken = json.loads(json.dumps(results[0]))
+    del broken["currency"]
+    del broken["scenarios"]["hybrid"]["npv"]
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    with pytest.raises(DataValidationError) as info:
+        comparison.load_results([path])
+    message = str(info.value)
+    assert "broken.json" in message and "'currency' is missing" in message
+    assert "scenarios.hybrid: key 'npv' is missing" in message
+    with pytest.raises(DataValidationError, match="no results file given"):
+        comparison.load_results([])
+
+
+def test_summary_is_built_from_the_figures(results) -> None:
+    frame = comparison.comparison_frame(results)
+    text = comparison.comparison_summary(frame)
+    ai = frame[frame["scenario"] != "status_quo"]
+    paying = int((ai.groupby("company")["npv"].max() > 0).sum())
+    assert text.startswith(f"Of 2 companies, AI in customer service pays for {paying} ")
+    best = ai.loc[ai[ai["profile"] == "telecom"]["npv"].idxmax()]
+    assert f"the best AI scenario, {best['scenario'].replace('_', ' ')}" in text
+    # the summary follows the numbers: make every AI scenario lose money
+    frame.loc[frame["scenario"] != "status_quo", "npv"] = -1.0
+    assert "pays for 0 " in comparison.comparison_summary(frame)
+    assert "does not pay" in comparison.comparison_summary(frame)
+
+
+def test_table_keeps_each_currency_and_escapes_names(results) -> None:
+    hostile = json.loads(json.dumps(results[0]))
+    hostile["display_name"] = "<script>alert(1)</script>"
+    html = comparison.comparison_table_html(comparison.comparison_frame([hostile, results[1]]))
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "EUR" in html and "USD" in html
+    assert html.count("<tr>") == 6  # one body row per company and scenario (the header row is styled)
+
+
+def test_charts_have_a_bar_per_company_and_ai_scenario(results) -> None:
+    frame = comparison.comparison_frame(results)
+    for fig in (comparison.break_even_comparison(frame), comparison.loss_chance_comparison(frame)):
+        ax = fig.axes[0]
+        assert len(ax.patches) == 2 * 2  # two companies, two AI scenarios
+        assert {t.get_text() for t in ax.get_yticklabels()} == set(frame["company"])
+        plt.close(fig)
+
+
+def test_on_its_defaults_it_analyses_every_profile() -> None:
+    results = comparison.results_for_profiles(draws=50, seed=3)
+    assert [r["profile"] for r in results] == list(load_profiles())
+    again = comparison.results_for_profiles(draws=50, seed=3)
+    assert results == again  # seeded
