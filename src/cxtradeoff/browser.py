@@ -64,9 +64,9 @@ def find_chromium() -> str | None:
             return str(path)
         return None
     for name in PATH_NAMES:
-        path = shutil.which(name)
-        if path:
-            return path
+        found = shutil.which(name)
+        if found:
+            return found
     return _playwright_download()
 
 

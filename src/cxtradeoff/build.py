@@ -425,13 +425,14 @@ def _build_locked(
                     running[pool.submit(_stage_report, job, out_dir, log_output=verbose)] = job
                 if not running and not printing:
                     continue
-                finished, _ = wait([*running, *printing], return_when=FIRST_COMPLETED)
+                futures: list[Future[Any]] = [*running, *printing]
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for future in finished:
                     if future in printing:
-                        job, staged = printing.pop(future)  # type: ignore[arg-type]
+                        job, staged = printing.pop(future)
                         finish(job, staged, future.exception())
                         continue
-                    job = running.pop(future)  # type: ignore[arg-type]
+                    job = running.pop(future)
                     error = future.exception()
                     if error is None and printer is not None:
                         staged = future.result()

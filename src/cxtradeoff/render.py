@@ -120,7 +120,7 @@ def execute_notebook(
     output.parent.mkdir(parents=True, exist_ok=True)
     sockets = Path(tempfile.mkdtemp(prefix="cxk-"))
 
-    class IpcKernelManager(AsyncKernelManager):  # type: ignore[misc]
+    class IpcKernelManager(AsyncKernelManager):
         """A kernel manager whose kernel listens on Unix sockets in a private folder."""
 
         def __init__(self, **kwargs: Any) -> None:
