@@ -108,3 +108,24 @@ def test_a_hostile_display_name_renders_as_text_and_runs_nothing(tmp_path: Path)
             page.close()
         browser.close()
     assert dialogs == []
+
+
+def test_evidence_html_is_self_contained_and_names_its_sources(built: Path) -> None:
+    import re
+
+    html = (built / "evidence.html").read_text()
+    assert not re.search(r"<script[^>]*\bsrc=", html, re.IGNORECASE)
+    assert not re.search(r"<link[^>]*rel=.?stylesheet", html, re.IGNORECASE)
+    assert not re.search(r"<img[^>]*\bsrc=.?(https?:)?//", html, re.IGNORECASE)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", html, re.IGNORECASE)
+    for source in ("Gartner", "HubSpot", "Verint", "Harvard Business Review", "Klarna"):
+        assert source in html, source
+
+
+def test_a_forced_rebuild_gives_the_same_numbers_bit_for_bit(built: Path) -> None:
+    before = (built / "telecom.results.json").read_bytes()
+    code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(built), "--only", "telecom",
+                 "--param", "draws=400", "--force", "--formats", "html"])  # fmt: skip
+    assert code == 0
+    assert (built / "telecom.results.json").read_bytes() == before
+    assert not (built / "telecom.pdf").exists()  # not made this time: no stale copy left

@@ -539,6 +539,9 @@ def _finish(
         move_into_place(path, dest)
         outputs[kind] = dest.name
     (out_dir / "failed" / f"{spec.name}.ipynb").unlink(missing_ok=True)
+    for kind, suffix in (("html", ".html"), ("pdf", ".pdf"), ("results", ".results.json")):
+        if outputs[kind] is None:  # not made this time (e.g. --formats html): no stale copy
+            (out_dir / f"{spec.name}{suffix}").unlink(missing_ok=True)
     duration = time.perf_counter() - job.started
     entry.update(
         outputs=outputs,
