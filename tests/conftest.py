@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import settings
+
+# Property tests: no per-example deadline (a loaded 2-core machine is slow, not wrong), and
+# under CI the same examples every run, so that a red CI is reproducible.
+settings.register_profile("cxtradeoff", deadline=None)
+settings.register_profile("cxtradeoff-ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("cxtradeoff-ci" if os.environ.get("CI") else "cxtradeoff")
 
 KERNELSPEC = {"name": "cxtradeoff", "display_name": "Python (cxtradeoff)", "language": "python"}
 

@@ -743,7 +743,9 @@ def compute_reversal(first: Mapping[str, Any], later: Mapping[str, Any]) -> Mode
     )
     unit_churn = horizon_mean(unit_churn_1, unit_churn_2)
     k_star_npv = _safe_divide(npv_without_loss, unit_loss_pv)
-    d_star_npv = np.multiply(k_star_npv, unit_churn)
+    # δ* = k* × mean unit churn, formed without k* so that a vanishing churn (an
+    # underflow to 0 beside an overflowing k*) gives 0 or NaN, never inf × 0.
+    d_star_npv = _safe_divide(np.multiply(npv_without_loss, unit_churn), unit_loss_pv)
     # the contract's equations on the horizon-average figures the result reports:
     # delta* = S / (N * V), k* = delta* / (average churn per unit of conversion)
     savings = horizon_mean(one.annual_savings, two.annual_savings)
