@@ -23,7 +23,18 @@ from cxtradeoff.evidence import (
     load_reference,
 )
 
-EVIDENCE_MD = Path("/work/shared/seed/EVIDENCE.md")
+# The seed evidence lies beside the checkout (shared/seed/), where the team keeps it.
+EVIDENCE_MD = next(
+    (
+        p
+        for p in (
+            paths.ROOT.parent / "shared" / "seed" / "EVIDENCE.md",
+            Path("/work/shared/seed/EVIDENCE.md"),
+        )
+        if p.is_file()
+    ),
+    paths.ROOT.parent / "shared" / "seed" / "EVIDENCE.md",
+)
 
 
 def _table_rows(markdown: str, first_header_cell: str) -> int:

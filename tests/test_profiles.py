@@ -50,7 +50,7 @@ def test_shipped_profiles_load_and_cover_the_required_companies():
 
 def test_fintech_is_shaped_on_klarnas_published_figures():
     fintech = load_profiles()["fintech"]
-    # 2.3M chats a month did the work of 700 agents (EVIDENCE.md)
+    # 2.3M chats a month did the work of 700 agents (Klarna, February 2024)
     assert fintech.parameters.contacts_per_agent_per_year == pytest.approx(
         2.3e6 * 12 / 700, rel=0.01
     )
