@@ -129,3 +129,30 @@ def test_the_project_configuration_is_valid() -> None:
     comparison = cfg.by_name()["comparison"]
     assert set(comparison.depends_on) == {r.name for r in cfg.reports if r.profile}
     assert all((ROOT / "data" / "company_profiles.csv") in r.inputs for r in cfg.reports if r.profile)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "expected"),
+    [
+        ({"profile": "telcom"}, "field 'parameters.profile': no profile 'telcom' (profiles: telecom,"),
+        ({"scenarios": ["hybrid", "full_automaton"]}, "field 'parameters.scenarios':"),
+        ({"overrides": {"switch_conversion": 1.5}}, "switch_conversion = 1.5 is not allowed"),
+        ({"overrides": {"switch_conversoin": 0.1}}, "field 'parameters.overrides':"),
+        ({"overrides": {"ai_resolution_share": 0.95}},
+         "field 'parameters.overrides': with scenario 'hybrid':"),
+        ({"horizon_years": 40}, "field 'parameters.horizon_years': horizon_years = 40"),
+        ({"profiles_path": "/nonexistent/profiles.csv"}, "field 'parameters.profiles_path':"),
+    ],
+)  # fmt: skip
+def test_model_parameters_are_checked_before_any_kernel_starts(
+    tmp_path: Path, parameters: dict, expected: str, capsys
+) -> None:
+    config = tmp_path / "reports.yaml"
+    config.write_text(json.dumps({"reports": [{
+        "name": "bad", "notebook": str(NOTEBOOKS_DIR / "02-savings-vs-loyalty.ipynb"),
+        "parameters": {"profile": "telecom", **parameters}}]}))  # fmt: skip
+    assert main(["build", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "report 'bad'" in err and expected in err, err
+    produced = [p.name for p in (tmp_path / "out").iterdir()] if (tmp_path / "out").exists() else []
+    assert set(produced) <= {".build.lock"}  # no kernel ran, nothing was written

@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from cxtradeoff.config import BuildConfig, ReportSpec
+from cxtradeoff.config import BuildConfig, ReportSpec, model_parameter_problems
 from cxtradeoff.errors import CxTradeoffError, RenderError
 from cxtradeoff.paths import LOCK_FILE, PACKAGE_DIR, ROOT
 
@@ -369,6 +369,14 @@ def _build_locked(
         else:
             todo.append(spec)
             rebuilt.add(spec.name)
+    problems = model_parameter_problems(todo)
+    if problems:
+        from cxtradeoff.errors import ConfigError
+
+        raise ConfigError(
+            f"{config.path}: {len(problems)} problem(s):\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
     progress(Event("plan", "", total=len(todo)))
     if not todo:
         for outcome in result.outcomes:

@@ -367,3 +367,70 @@ def load_config(
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     return parse_config(raw, path=path, root=root or path.resolve().parent, overrides=overrides)
+
+
+def model_parameter_problems(specs: list[ReportSpec]) -> list[str]:
+    """Check the model parameters of reports before their kernels start.
+
+    A report whose notebook declares ``profile``, ``scenarios``, ``overrides`` or
+    ``horizon_years`` gets them checked against the company profiles and the model:
+    an unknown profile or scenario, or an override out of range, is named here rather
+    than as a failing cell later.
+    """
+    relevant = [
+        s for s in specs if {"profile", "scenarios", "overrides", "horizon_years"} & set(s.declared)
+    ]
+    if not relevant:
+        return []
+    from cxtradeoff.errors import CxTradeoffError
+    from cxtradeoff.model import get_scenario, scenario_phases, validate_value
+    from cxtradeoff.profiles import load_profiles
+
+    problems: list[str] = []
+    cache: dict[str, Any] = {}
+    for spec in relevant:
+        label = f"report {spec.name!r}"
+        params = {**{k: v.default for k, v in spec.declared.items()}, **spec.parameters}
+        source = str(params.get("profiles_path") or "")
+        try:
+            if source not in cache:
+                cache[source] = load_profiles(source or None)
+            profiles = cache[source]
+        except CxTradeoffError as exc:
+            problems.append(f"{label}, field 'parameters.profiles_path': {exc}")
+            continue
+        profile = None
+        if "profile" in spec.declared:
+            profile = profiles.get(params.get("profile"))
+            if profile is None:
+                problems.append(
+                    f"{label}, field 'parameters.profile': no profile {params.get('profile')!r} "
+                    f"(profiles: {', '.join(profiles)})"
+                )
+        overrides = params.get("overrides") or {}
+        overrides = overrides if isinstance(overrides, dict) else {}
+        if profile is not None and overrides:
+            try:
+                profile.parameters.updated(dict(overrides))
+            except CxTradeoffError as exc:
+                problems.append(f"{label}, field 'parameters.overrides': {exc}")
+                overrides = {}
+        for scenario in params.get("scenarios") or []:
+            try:
+                get_scenario(scenario)
+            except CxTradeoffError as exc:
+                problems.append(f"{label}, field 'parameters.scenarios': {exc}")
+                continue
+            if profile is not None and overrides:
+                try:  # the scenario's own settings with the overrides (e.g. a + q <= 1)
+                    scenario_phases(profile.parameters, scenario, overrides=overrides)
+                except CxTradeoffError as exc:
+                    problems.append(
+                        f"{label}, field 'parameters.overrides': with scenario {scenario!r}: {exc}"
+                    )
+        if "horizon_years" in spec.declared and params.get("horizon_years") is not None:
+            try:
+                validate_value("horizon_years", params["horizon_years"])
+            except CxTradeoffError as exc:
+                problems.append(f"{label}, field 'parameters.horizon_years': {exc}")
+    return problems
