@@ -283,3 +283,20 @@ def test_landing_page_words_the_break_even_ends_and_escapes_everything() -> None
     assert "2.5 M EUR" in page and "0.4%" in page
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<i>" not in page and "&lt;i&gt;a&lt;/i&gt;" in page
+
+
+def test_each_kernel_runs_in_its_own_notebooks_folder(tiny_project: Path) -> None:
+    """Kernels of notebooks in different folders, run at once, each start in their own."""
+    from conftest import make_notebook
+
+    for sub in ("one", "two"):
+        make_notebook(tiny_project / sub / "where.ipynb",
+                      'results_path: str = ""  # where to write results',
+                      "import json, os, time\ntime.sleep(1)\nfrom pathlib import Path\n"
+                      "Path(results_path).write_text(json.dumps({'cwd': os.getcwd()}))")  # fmt: skip
+    (tiny_project / "reports.yaml").write_text(json.dumps({"reports": [
+        {"name": "one", "notebook": "one/where.ipynb"}, {"name": "two", "notebook": "two/where.ipynb"}]}))  # fmt: skip
+    assert _build(tiny_project, "--formats", "html", "--jobs", "2") == 0
+    for sub in ("one", "two"):
+        seen = json.loads((tiny_project / "out" / f"{sub}.results.json").read_text())["cwd"]
+        assert seen == str((tiny_project / sub).resolve())

@@ -119,6 +119,7 @@ def execute_notebook(
         raise RenderError(f"{notebook}: notebook not found")
     output.parent.mkdir(parents=True, exist_ok=True)
     sockets = Path(tempfile.mkdtemp(prefix="cxk-"))
+    kernel_cwd = (cwd or notebook.parent).resolve()
 
     class IpcKernelManager(AsyncKernelManager):
         """A kernel manager whose kernel listens on Unix sockets in a private folder."""
@@ -135,6 +136,9 @@ def execute_notebook(
             kw.setdefault("stdout", log)
             kw.setdefault("stderr", log)
             kw.setdefault("stdin", subprocess.DEVNULL)
+            # the kernel's working folder, set on the process itself: papermill's own cwd
+            # option changes this whole process's folder, which threads would race on
+            kw["cwd"] = str(kernel_cwd)
             try:
                 await super()._async_launch_kernel(kernel_cmd, **kw)
             finally:
@@ -146,7 +150,7 @@ def execute_notebook(
             str(output),
             parameters=dict(parameters or {}),
             kernel_name=kernel_name,
-            cwd=str(cwd or notebook.parent),
+            cwd=None,
             progress_bar=False,
             log_output=log_output,
             execution_timeout=execution_timeout,
