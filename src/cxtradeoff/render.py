@@ -282,8 +282,8 @@ class PdfPrinter:
                         else route.abort()
                     ),
                 )
+            page.emulate_media(media="print")  # lay the page out once, for print
             page.goto(html_path.resolve().as_uri(), wait_until="load")
-            page.emulate_media(media="print")
             header = _HEADER.format(title=html.escape(title), subtitle=html.escape(subtitle))
             data = page.pdf(
                 format="A4",
