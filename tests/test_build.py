@@ -300,3 +300,32 @@ def test_each_kernel_runs_in_its_own_notebooks_folder(tiny_project: Path) -> Non
     for sub in ("one", "two"):
         seen = json.loads((tiny_project / "out" / f"{sub}.results.json").read_text())["cwd"]
         assert seen == str((tiny_project / sub).resolve())
+
+
+def test_a_kept_kernel_starts_each_notebook_clean(tiny_project: Path) -> None:
+    """One worker runs both notebooks on one kernel; the second sees nothing of the first."""
+    from conftest import make_notebook
+
+    make_notebook(tiny_project / "dirty" / "dirty.ipynb", "x: int = 0  # unused",
+                  "import matplotlib as mpl\nimport matplotlib.pyplot as plt\nleak = 1\n"
+                  "mpl.rcParams['lines.linewidth'] = 9\nfig = plt.figure()\nimport os\nos.chdir('/')")  # fmt: skip
+    make_notebook(tiny_project / "clean" / "clean.ipynb", 'results_path: str = ""  # what it sees',
+                  "import json, os\nimport matplotlib as mpl\nimport matplotlib.pyplot as plt\n"
+                  "seen = {'leak': 'leak' in globals(), 'lw': mpl.rcParams['lines.linewidth'],\n"
+                  "        'figures': plt.get_fignums(), 'cwd': os.getcwd(), 'pid': os.getpid()}\n"
+                  "open(results_path, 'w').write(json.dumps(seen))")  # fmt: skip
+    make_notebook(tiny_project / "pid" / "pid.ipynb", 'results_path: str = ""  # the kernel',
+                  "import json, os\nopen(results_path, 'w').write(json.dumps({'pid': os.getpid()}))")
+    (tiny_project / "reports.yaml").write_text(json.dumps({"reports": [
+        {"name": "dirty", "notebook": "dirty/dirty.ipynb"},
+        {"name": "pid", "notebook": "pid/pid.ipynb"},
+        {"name": "clean", "notebook": "clean/clean.ipynb"}]}))  # fmt: skip
+    assert _build(tiny_project, "--formats", "html", "--jobs", "1") == 0
+    seen = json.loads((tiny_project / "out" / "clean.results.json").read_text())
+    pid = json.loads((tiny_project / "out" / "pid.results.json").read_text())["pid"]
+    assert seen["pid"] == pid  # the same kernel ran them, one after the other
+    assert seen["leak"] is False and seen["figures"] == [] and seen["lw"] != 9
+    assert seen["cwd"] == str((tiny_project / "clean").resolve())
+    executed = json.loads((tiny_project / "out" / "clean.ipynb").read_text())
+    counts = [c["execution_count"] for c in executed["cells"] if c["cell_type"] == "code"]
+    assert counts == list(range(1, len(counts) + 1))

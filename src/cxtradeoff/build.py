@@ -197,7 +197,7 @@ class _Job:
     started_at: str = ""
 
 
-def _stage_report(job: _Job, out_dir: Path, *, log_output: bool) -> dict[str, Path]:
+def _stage_report(job: _Job, out_dir: Path, *, log_output: bool, warm: Any = None) -> dict[str, Path]:
     """Worker thread: execute the notebook and export HTML into the job's staging folder."""
     from cxtradeoff.render import execute_notebook, notebook_to_html
 
@@ -211,7 +211,7 @@ def _stage_report(job: _Job, out_dir: Path, *, log_output: bool) -> dict[str, Pa
     if spec.reads_results:
         params["results_files"] = [str(out_dir / f"{d}.results.json") for d in spec.depends_on]
     executed = job.stage / f"{spec.name}.ipynb"
-    execute_notebook(spec.notebook, executed, parameters=params, log_output=log_output)
+    execute_notebook(spec.notebook, executed, parameters=params, log_output=log_output, warm=warm)
     staged["notebook"] = executed
     html_path = job.stage / f"{spec.name}.html"
     html_path.write_text(notebook_to_html(executed, title=spec.title), encoding="utf-8")
@@ -394,7 +394,7 @@ def _build_locked(
     waiting = _dependents(todo)
     pending = {spec.name: spec for spec in sorted(todo, key=lambda s: -len(waiting[s.name]))}
     done: dict[str, str] = {o.name: "ok" for o in result.outcomes}
-    running: dict[Future[dict[str, Path]], _Job] = {}
+    running: dict[Future[dict[str, Path]], tuple[_Job, _KernelWorker]] = {}
     printing: dict[Future[None], tuple[_Job, dict[str, Path]]] = {}
     papermill_handler = _attach_cell_logger(progress) if verbose else None
 
@@ -409,10 +409,12 @@ def _build_locked(
 
     try:
         browser_version = printer.start() if printer is not None else None
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        workers = [_KernelWorker(i) for i in range(max(1, jobs))]
+        idle = list(reversed(workers))
+        try:
             while pending or running or printing:
                 for name, spec in list(pending.items()):
-                    if len(running) >= jobs:
+                    if not idle:
                         break
                     if not all(d in done for d in spec.depends_on):
                         continue
@@ -430,7 +432,8 @@ def _build_locked(
                     job = _Job(spec, keys[name], inputs[name], stage, time.perf_counter(),
                                datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
                     progress(Event("start", name))
-                    running[pool.submit(_stage_report, job, out_dir, log_output=verbose)] = job
+                    worker = idle.pop()
+                    running[worker.submit(job, out_dir, log_output=verbose)] = (job, worker)
                 if not running and not printing:
                     continue
                 futures: list[Future[Any]] = [*running, *printing]
@@ -440,7 +443,8 @@ def _build_locked(
                         job, staged = printing.pop(future)
                         finish(job, staged, future.exception())
                         continue
-                    job = running.pop(future)
+                    job, worker = running.pop(future)
+                    idle.append(worker)
                     error = future.exception()
                     if error is None and printer is not None:
                         staged = future.result()
@@ -452,6 +456,9 @@ def _build_locked(
                                                 subtitle=subtitle)] = (job, {**staged, "pdf": pdf})  # fmt: skip
                     else:
                         finish(job, None if error else future.result(), error)
+        finally:
+            for worker in workers:
+                worker.close()
         if browser_version is not None and browser_version.exception() is None:
             versions["chromium"] = browser_version.result()
     finally:
@@ -580,6 +587,35 @@ def _dependents(specs: list[ReportSpec]) -> dict[str, set[str]]:
         return closure[name]
 
     return {name: visit(name) for name in direct}
+
+
+class _KernelWorker:
+    """One thread that runs notebooks one after the other on a kernel it keeps warm.
+
+    Starting a kernel and importing the scientific stack costs about as much as a report
+    notebook; each worker starts one kernel and resets it between notebooks.
+    """
+
+    def __init__(self, index: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cx-kernel-{index}")
+        self._kernel: Any = None
+
+    def _run(self, job: _Job, out_dir: Path, log_output: bool) -> dict[str, Path]:
+        from cxtradeoff.render import WarmKernel
+
+        if self._kernel is None:
+            self._kernel = WarmKernel()
+        return _stage_report(job, out_dir, log_output=log_output, warm=self._kernel)
+
+    def submit(self, job: _Job, out_dir: Path, *, log_output: bool) -> Future[dict[str, Path]]:
+        return self._pool.submit(self._run, job, out_dir, log_output)
+
+    def close(self) -> None:
+        """Shut the kernel down in the thread that used it, then end the thread."""
+        if self._kernel is not None:
+            with contextlib.suppress(Exception):
+                self._pool.submit(self._kernel.close).result(timeout=60)
+        self._pool.shutdown(wait=True)
 
 
 class _PrinterThread:
