@@ -2,8 +2,9 @@
 
 A report is rebuilt only when the hash of its inputs changed (notebook, declared data
 files, package source, lock file, parameters, formats) or a report it reads was rebuilt.
-Notebooks run concurrently in threads, each kernel on its own Unix sockets; one headless
-Chromium prints every PDF. Each report is staged and moved into place only when
+Notebooks run concurrently, one per worker thread; each worker keeps one kernel, on its own
+Unix sockets, and resets it between notebooks rather than starting a new one. One headless
+Chromium, in a thread of its own, prints every PDF. Each report is staged and moved into place only when
 complete; ``manifest.json`` and ``index.html`` are replaced atomically at the end.
 """
 
