@@ -78,15 +78,20 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def report_inputs(spec: ReportSpec, *, root: Path, package_hash: str) -> dict[str, str]:
+def shared_inputs() -> dict[str, str]:
+    """Hashes of what every report is made from: the package source and the lock file."""
+    hashes = {"package:cxtradeoff": tree_sha256(PACKAGE_DIR)}
+    if LOCK_FILE.is_file():
+        hashes["requirements.lock"] = file_sha256(LOCK_FILE)
+    return hashes
+
+
+def report_inputs(spec: ReportSpec, *, root: Path, shared: dict[str, str]) -> dict[str, str]:
     """Hashes of everything a report is made from, keyed by a readable name."""
     hashes = {_rel(spec.notebook, root): file_sha256(spec.notebook)}
     for path in spec.inputs:
         hashes[_rel(path, root)] = file_sha256(path)
-    hashes["package:cxtradeoff"] = package_hash
-    if LOCK_FILE.is_file():
-        hashes["requirements.lock"] = file_sha256(LOCK_FILE)
-    return hashes
+    return {**hashes, **shared}
 
 
 def report_key(
@@ -198,7 +203,9 @@ class _Job:
     started_at: str = ""
 
 
-def _stage_report(job: _Job, out_dir: Path, *, log_output: bool, warm: Any = None) -> dict[str, Path]:
+def _stage_report(
+    job: _Job, out_dir: Path, *, log_output: bool, warm: Any = None
+) -> dict[str, Path]:
     """Worker thread: execute the notebook and export HTML into the job's staging folder."""
     from cxtradeoff.render import execute_notebook, notebook_to_html
 
@@ -282,7 +289,7 @@ def build(
     """
     from filelock import FileLock, Timeout
 
-    _select(config, list(only))  # unknown names fail before anything is written
+    selected = _select(config, list(only))  # unknown names fail before anything is written
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(out_dir / LOCK_NAME))
@@ -296,7 +303,7 @@ def build(
     try:
         _clean_stale(out_dir)
         return _build_locked(
-            config, out_dir=out_dir, only=list(only), jobs=jobs or os.cpu_count() or 1,
+            config, out_dir=out_dir, selected=selected, jobs=jobs or os.cpu_count() or 1,
             force=force, formats=formats, keep=keep, verbose=verbose, progress=progress,
         )  # fmt: skip
     finally:
@@ -327,7 +334,7 @@ def _build_locked(
     config: BuildConfig,
     *,
     out_dir: Path,
-    only: list[str],
+    selected: list[ReportSpec],
     jobs: int,
     force: bool,
     formats: tuple[str, ...],
@@ -335,10 +342,9 @@ def _build_locked(
     verbose: bool,
     progress: Callable[[Event], None],
 ) -> BuildOutcome:
-    selected = _select(config, only)
     previous = read_manifest(out_dir)
     old_reports: dict[str, Any] = previous.get("reports", {})
-    package_hash = tree_sha256(PACKAGE_DIR)
+    shared = shared_inputs()
     now = datetime.now(UTC)
     build_id = now.strftime("%Y%m%dT%H%M%SZ") + "-" + os.urandom(4).hex()
     result = BuildOutcome(build_id=build_id, out_dir=out_dir)
@@ -349,7 +355,7 @@ def _build_locked(
     todo: list[ReportSpec] = []
     rebuilt: set[str] = set()
     for spec in selected:
-        inputs[spec.name] = report_inputs(spec, root=config.root, package_hash=package_hash)
+        inputs[spec.name] = report_inputs(spec, root=config.root, shared=shared)
         dep_keys = {
             d: keys.get(d) or old_reports.get(d, {}).get("input_hash", "") for d in spec.depends_on
         }

@@ -27,12 +27,15 @@ SCENARIO_KEYS = (
     "annual_loyalty_cost",
     "npv",
     "break_even_conversion",
-    "break_even_conversion_npv",
     "npv_p10",
     "npv_p50",
     "npv_p90",
     "p_loss",
 )
+
+
+#: optional in a results file (older ones lack it); the comparison falls back to the contract's
+NPV_BREAK_EVEN = "break_even_conversion_npv"
 
 
 def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
@@ -55,9 +58,7 @@ def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
         problems = [f"key {k!r} is missing" for k in REQUIRED_KEYS if k not in data]
         for name, result in (data.get("scenarios") or {}).items():
             problems += [
-                f"scenarios.{name}: key {k!r} is missing"
-                for k in SCENARIO_KEYS
-                if k not in result and k != "break_even_conversion_npv"  # older results lack it
+                f"scenarios.{name}: key {k!r} is missing" for k in SCENARIO_KEYS if k not in result
             ]
         if problems:
             raise DataValidationError(path, problems)
@@ -79,14 +80,12 @@ def comparison_frame(results: Sequence[dict[str, Any]]) -> pd.DataFrame:
                     "currency": data["currency"],
                     "scenario": scenario,
                     **{k: result.get(k) for k in SCENARIO_KEYS},
+                    # the break-even over the horizon (one-off costs counted); older results lack it
+                    NPV_BREAK_EVEN: result.get(NPV_BREAK_EVEN, result.get("break_even_conversion")),
                 }
             )
-            # the break-even over the horizon (one-off costs counted); older results lack it
-            rows[-1]["break_even_conversion_npv"] = result.get(
-                "break_even_conversion_npv", result.get("break_even_conversion")
-            )
     frame = pd.DataFrame(rows)
-    for key in SCENARIO_KEYS:
+    for key in (*SCENARIO_KEYS, NPV_BREAK_EVEN):
         frame[key] = pd.to_numeric(frame[key], errors="coerce")
     return frame
 
@@ -118,7 +117,7 @@ def comparison_table_html(frame: pd.DataFrame) -> str:
                     strict=True,
                 )
             ],
-            "Break-even conversion": frame["break_even_conversion_npv"].map(_share_or_dash),
+            "Break-even conversion": frame[NPV_BREAK_EVEN].map(_share_or_dash),
             "P(NPV < 0)": frame["p_loss"].map(_chance_or_dash),
         }
     )
@@ -206,7 +205,7 @@ def break_even_comparison(frame: pd.DataFrame, *, prior_median: float = 0.05) ->
     scenario, against the prior's median (dashed)."""
     return _bar_chart(
         frame,
-        "break_even_conversion_npv",
+        NPV_BREAK_EVEN,
         title="Break-even switch conversion (dashed: prior median)",
         xlabel="share of would-be switchers who may leave before AI stops paying",
         reference=prior_median,

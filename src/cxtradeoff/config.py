@@ -161,7 +161,7 @@ def _order(reports: list[ReportSpec], problems: list[str]) -> list[ReportSpec]:
             return
         state[name] = "active"
         for dep in by_name[name].depends_on:
-            if dep in by_name:
+            if dep in by_name and dep != name:  # a self-dependency is reported on its own
                 visit(dep, [*trail, name])
         state[name] = "done"
         ordered.append(by_name[name])
@@ -338,11 +338,7 @@ def parse_config(
                 f"report {report.name!r}, field 'depends_on': its notebook declares no "
                 "'results_files' parameter to read them"
             )
-    ordered = (
-        _order(reports, problems)
-        if not any("depends on itself" in p for p in problems)
-        else reports
-    )
+    ordered = _order(reports, problems)
     smtp = raw.get("smtp") or {}
     if not isinstance(smtp, dict):
         problems.append("field 'smtp': expected a mapping")

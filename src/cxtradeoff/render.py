@@ -1,10 +1,9 @@
 """Execute a notebook with papermill and render it to self-contained HTML and to PDF.
 
-Every output is first written into a staging folder and moved into place only when it is
-complete, so a failed or interrupted render never deletes or half-overwrites the last
-good report.
+The pieces the build (:mod:`cxtradeoff.build`) puts together: files written atomically
+and moved into place only when complete, a kernel run, an HTML export, a PDF print.
 
-Kernels talk to papermill over ``ipc`` (Unix sockets in the staging folder) rather than
+Kernels talk to papermill over ``ipc`` (Unix sockets in a private folder) rather than
 TCP ports, so several notebooks can run at once without the port race that makes
 kernels fail with "address already in use".
 """
@@ -17,8 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,6 @@ from cxtradeoff.paths import KERNEL_NAME, PACKAGE_DIR
 
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
 TEMPLATE_NAME = "cxtradeoff"
-FORMATS: tuple[str, ...] = ("html", "pdf")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -73,15 +70,6 @@ def move_into_place(src: Path, dest: Path) -> None:
 
 
 # --------------------------------------------------------------------------- execute
-
-
-def _failing_cell(nb: Any) -> tuple[int | None, str]:
-    """Return the index and a one-line error of the first cell whose output is an error."""
-    for index, cell in enumerate(nb.cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                return index, f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
-    return None, ""
 
 
 def _ipc_manager_class(sockets: Path, cwd: list[Path], clients: list[Any]) -> type:
@@ -162,7 +150,9 @@ class WarmKernel:
         self.sockets = Path(tempfile.mkdtemp(prefix="cxk-"))
         self.cwd[0] = cwd
         self.clients = []
-        self.km = _ipc_manager_class(self.sockets, self.cwd, self.clients)(kernel_name=self.kernel_name)
+        self.km = _ipc_manager_class(self.sockets, self.cwd, self.clients)(
+            kernel_name=self.kernel_name
+        )
         run_sync(self.km.start_kernel)()
         self.runs = 0
 
@@ -172,7 +162,10 @@ class WarmKernel:
         try:
             await client.wait_for_ready(timeout=60)
             reply = await client.execute_interactive(
-                _RESET_CODE.format(cwd=str(cwd)), store_history=False, timeout=60, output_hook=lambda msg: None
+                _RESET_CODE.format(cwd=str(cwd)),
+                store_history=False,
+                timeout=60,
+                output_hook=lambda msg: None,
             )
             if reply["content"]["status"] != "ok":
                 raise RenderError(f"kernel reset failed: {reply['content'].get('evalue', '')}")
@@ -292,7 +285,11 @@ def execute_notebook(
             f"{exc.ename}: {exc.evalue} (executed copy: {output})"
         ) from None
     except Exception as exc:  # kernel died, missing kernel, bad parameters...
-        tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log and log.is_file() else []
+        tail = (
+            log.read_text(errors="replace").strip().splitlines()[-5:]
+            if log and log.is_file()
+            else []
+        )
         detail = ("; kernel log: " + " | ".join(tail)) if tail else ""
         raise RenderError(f"{notebook.name}: could not be executed: {exc}{detail}") from exc
     finally:
@@ -427,102 +424,3 @@ class PdfPrinter:
         finally:
             page.close()
         atomic_write_bytes(pdf_path, data)
-
-
-# --------------------------------------------------------------------------- one report
-
-
-@dataclass
-class RenderResult:
-    """What one render produced, with paths relative to nothing (absolute)."""
-
-    name: str
-    status: str  # "ok" or "failed"
-    outputs: dict[str, Path] = field(default_factory=dict)
-    error: str | None = None
-    failed_notebook: Path | None = None
-    warnings: list[str] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def staging_dir(out_dir: Path, name: str) -> Iterator[Path]:
-    """A private folder beside ``out_dir`` for one render, removed afterwards."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".staging-{name}-", dir=out_dir))
-    try:
-        yield stage
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def render_report(
-    notebook: Path,
-    *,
-    name: str,
-    out_dir: Path,
-    parameters: Mapping[str, Any] | None = None,
-    formats: tuple[str, ...] = FORMATS,
-    title: str | None = None,
-    subtitle: str = "",
-    kernel_name: str = KERNEL_NAME,
-    printer: PdfPrinter | None = None,
-    log_output: bool = False,
-    extra_outputs: Callable[[Path], dict[str, Path]] | None = None,
-) -> RenderResult:
-    """Execute ``notebook`` and write ``<name>.ipynb``, ``.html`` and ``.pdf`` into ``out_dir``.
-
-    Nothing in ``out_dir`` changes unless the notebook ran: on failure the executed copy
-    with the error goes to ``out_dir/failed/<name>.ipynb`` and the previous report stays.
-    ``extra_outputs(stage)`` may name further files the notebook wrote into the staging
-    folder (e.g. a results file); they are moved into place with the rest.
-    """
-    unknown = set(formats) - set(FORMATS)
-    if unknown:
-        raise RenderError(f"unknown format(s) {sorted(unknown)}; expected some of {list(FORMATS)}")
-    result = RenderResult(name=name, status="failed")
-    with staging_dir(out_dir, name) as stage:
-        executed = stage / f"{name}.ipynb"
-        try:
-            execute_notebook(
-                notebook,
-                executed,
-                parameters=parameters,
-                kernel_name=kernel_name,
-                log_output=log_output,
-            )
-        except RenderError as exc:
-            result.error = str(exc).replace(
-                str(executed), str(out_dir / "failed" / f"{name}.ipynb")
-            )
-            if executed.exists():
-                failed = out_dir / "failed" / f"{name}.ipynb"
-                move_into_place(executed, failed)
-                result.failed_notebook = failed
-            return result
-
-        staged: dict[str, Path] = {"notebook": executed}
-        if "html" in formats or "pdf" in formats:
-            html_path = stage / f"{name}.html"
-            atomic_write_text(html_path, notebook_to_html(executed, title=title))
-            staged["html"] = html_path
-        if "pdf" in formats:
-            pdf_path = stage / f"{name}.pdf"
-            if printer is not None:
-                printer.print_pdf(staged["html"], pdf_path, title=title or name, subtitle=subtitle)
-            else:
-                with PdfPrinter() as own:
-                    own.print_pdf(staged["html"], pdf_path, title=title or name, subtitle=subtitle)
-            staged["pdf"] = pdf_path
-            if "html" not in formats:
-                del staged["html"]
-        if extra_outputs is not None:
-            staged.update(extra_outputs(stage))
-
-        for kind, path in staged.items():
-            dest = out_dir / path.name
-            move_into_place(path, dest)
-            result.outputs[kind] = dest
-        stale = out_dir / "failed" / f"{name}.ipynb"
-        stale.unlink(missing_ok=True)
-        result.status = "ok"
-    return result

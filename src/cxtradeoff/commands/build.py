@@ -122,9 +122,7 @@ class Display:
             if event.kind == "done":
                 self.bar.update(1)
             self.bar.set_postfix_str(text[:60])
-            if event.kind in {"done", "cell"} and (
-                event.status not in {"ok", ""} or event.kind == "cell"
-            ):
+            if event.kind == "cell" or (event.kind == "done" and event.status != "ok"):
                 self.bar.write(text, file=self.stream)
         else:
             self.line(text)
