@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from cxtradeoff.config import BuildConfig, ReportSpec, model_parameter_problems
-from cxtradeoff.errors import CxTradeoffError, RenderError
+from cxtradeoff.errors import BuildLockedError, CxTradeoffError, RenderError
 from cxtradeoff.paths import LOCK_FILE, PACKAGE_DIR, ROOT
 
 MANIFEST = "manifest.json"
@@ -39,12 +39,6 @@ VERSIONED_PACKAGES = (
     "cxtradeoff", "papermill", "nbconvert", "nbclient", "ipykernel", "pandas", "numpy",
     "seaborn", "matplotlib", "pandera", "pydantic", "playwright",
 )  # fmt: skip
-
-
-class BuildLockedError(CxTradeoffError):
-    """Another build holds the lock on the output folder."""
-
-    exit_code = 75  # EX_TEMPFAIL: try again later
 
 
 # --------------------------------------------------------------------------- hashing
@@ -487,7 +481,7 @@ def _build_locked(
         "packages": versions,
         "reports": {n: entries[n] for n in order if n in entries},
     }
-    from cxtradeoff.render import atomic_write_text
+    from cxtradeoff.files import atomic_write_text
 
     atomic_write_text(out_dir / INDEX, render_index(manifest))
     atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
@@ -511,7 +505,7 @@ def _finish(
     root: Path,
 ) -> ReportOutcome:
     """Main thread: move the staged files into place and record the report's entry."""
-    from cxtradeoff.render import move_into_place
+    from cxtradeoff.files import move_into_place
 
     spec = job.spec
     old = entries.get(spec.name, {})

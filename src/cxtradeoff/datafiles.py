@@ -35,7 +35,7 @@ from pandera.errors import SchemaErrors
 
 from cxtradeoff.errors import DataValidationError
 
-__all__ = ["read_csv_validated", "row_check"]
+__all__ = ["read_csv_checked", "read_csv_validated", "row_check"]
 
 #: key under which :func:`row_check` stores its target column in ``Check.statistics``
 _ROW_CHECK_COLUMN = "cxtradeoff_row_check_column"
@@ -127,6 +127,7 @@ def read_csv_validated(
     *,
     what: str,
     min_rows: int = 1,
+    index_by_line: bool = False,
 ) -> pd.DataFrame:
     """Read a CSV file and validate it against a pandera schema, all problems at once.
 
@@ -139,18 +140,23 @@ def read_csv_validated(
     Parameters
     ----------
     path
-        The CSV file (UTF-8, comma-separated, one header line).
+        The CSV file: UTF-8 with or without a byte-order mark (Excel's "CSV UTF-8"),
+        LF or CRLF line ends, comma-separated, one header line.
     schema
         The pandera schema. Use ``strict=True`` to have unexpected columns reported.
     what
         What the file holds, in words (``"evidence claims"``), used in messages.
     min_rows
         Fewest data rows the file must have (default 1).
+    index_by_line
+        When true, the returned frame's index is the CSV line each row starts on
+        (named ``line``), so that later checks can name the line too.
 
     Returns
     -------
     pandas.DataFrame
-        The validated frame, columns in the file's order, index 0..n-1.
+        The validated frame, columns in the file's order, index 0..n-1 (or the CSV
+        line numbers with ``index_by_line``).
 
     Raises
     ------
@@ -158,11 +164,39 @@ def read_csv_validated(
         When the file is missing, empty, not valid CSV or fails the schema. Its
         ``problems`` list every problem found.
     """
+    frame, problems = read_csv_checked(path, schema, what=what, min_rows=min_rows)
+    if problems or frame is None:
+        raise DataValidationError(Path(path), problems)
+    if not index_by_line:
+        frame = frame.reset_index(drop=True)
+    return frame
+
+
+def read_csv_checked(
+    path: str | Path,
+    schema: pa.DataFrameSchema,
+    *,
+    what: str,
+    min_rows: int = 1,
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """Read and check a CSV file like :func:`read_csv_validated`, without raising.
+
+    For a reader that adds checks of its own (the company profiles check each value
+    with the model's rules) and wants to report them together with the schema's.
+
+    Returns
+    -------
+    (frame, problems)
+        ``frame`` is the type-converted frame indexed by CSV line (``None`` when the
+        file could not be parsed at all: missing, not UTF-8, not CSV, a bad header);
+        ``problems`` lists every problem found, each a sentence naming the file, the
+        line and the column.
+    """
     path = Path(path)
     name = path.name
     raw, lines, problems = _read_raw(path, what=what)
     if raw is None:
-        raise DataValidationError(path, problems)
+        return None, problems
     if len(raw) < min_rows:
         problems.append(
             f"{name}: the {what} file has {len(raw)} data row(s) below its header; "
@@ -170,7 +204,7 @@ def read_csv_validated(
         )
     typed, seen = _convert_types(raw, schema, name=name, lines=lines)
     found: list[tuple[tuple[int, str] | None, str]] = list(seen.items())
-    validated: pd.DataFrame | None = None
+    validated: pd.DataFrame = typed
     try:
         validated = schema.validate(typed, lazy=True)
     except SchemaErrors as exc:
@@ -190,9 +224,9 @@ def read_csv_validated(
     order = {col: i for i, col in enumerate(raw.columns)}
     found.sort(key=lambda kt: (0, 0, 0) if kt[0] is None else (1, kt[0][0], order.get(kt[0][1], 0)))
     problems.extend(text for _, text in found)
-    if problems or validated is None:
-        raise DataValidationError(path, _unique(problems))
-    return validated
+    validated = validated.copy()
+    validated.index = pd.Index(lines, name="line")
+    return validated, _unique(problems)
 
 
 # --------------------------------------------------------------------------- reading
@@ -208,7 +242,16 @@ def _read_raw(path: Path, *, what: str) -> tuple[pd.DataFrame | None, list[int],
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        return None, [], [f"{name}: the {what} file is not UTF-8 text ({exc.reason})"]
+        return (
+            None,
+            [],
+            [
+                f"{name}: the {what} file is not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                "save it as UTF-8 (in Excel: 'CSV UTF-8')"
+            ],
+        )
+    except OSError as exc:
+        return None, [], [f"{name}: the {what} file cannot be read ({exc.strerror})"]
     if not text.strip():
         return None, [], [f"{name}: the {what} file is empty; expected a header line of columns"]
     reader = csv.reader(text.splitlines(keepends=True), strict=True)
@@ -234,6 +277,16 @@ def _read_raw(path: Path, *, what: str) -> tuple[pd.DataFrame | None, list[int],
             records.append(record)
             lines.append(start)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            return (
+                None,
+                [],
+                [
+                    f"{name}, line {reader.line_num}: a field is longer than "
+                    f"{csv.field_size_limit():,} characters, the most a CSV cell may hold here "
+                    "(an unclosed quote often causes this)"
+                ],
+            )
         return None, [], [f"{name}, line {reader.line_num}: not valid CSV ({exc})"]
     if header is None:  # pragma: no cover - text.strip() was non-empty
         return None, [], [f"{name}: the {what} file is empty; expected a header line of columns"]

@@ -33,7 +33,6 @@ import re
 import smtplib
 import socket
 import ssl
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +46,18 @@ from typing import Any
 import yaml
 from filelock import FileLock, Timeout
 
-from cxtradeoff.errors import ConfigError, CxTradeoffError, DataValidationError
+from cxtradeoff.errors import (
+    EXIT_DELIVERY,
+    DeliveryError,
+    EmailError,
+    ManifestError,
+    RecipientError,
+    ReportUnavailableError,
+    SentLogError,
+    SmtpAuthenticationError,
+    SmtpConfigError,
+)
+from cxtradeoff.files import atomic_write_bytes
 
 logger = logging.getLogger("cxtradeoff.email")
 
@@ -79,70 +89,7 @@ SETTING_KEYS = (
 #: sender used by a dry run when no ``from`` setting is given
 DRY_RUN_SENDER = "cxtradeoff@localhost"
 #: exit status of a delivery failure
-DELIVERY_EXIT_CODE = 4
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class EmailError(CxTradeoffError):
-    """Base class of every error raised while e-mailing reports."""
-
-    exit_code = 1
-
-
-class SmtpConfigError(EmailError, ConfigError):
-    """An SMTP setting is missing or invalid; the message names the variable."""
-
-    exit_code = 2
-
-
-class RecipientError(EmailError):
-    """A ``--to`` address (or the sender) is not a usable e-mail address."""
-
-    exit_code = 2
-
-
-class ManifestError(EmailError, DataValidationError):
-    """``manifest.json`` is missing or does not match the build's contract."""
-
-    exit_code = 2
-
-
-class ReportUnavailableError(EmailError):
-    """A requested report is unknown, failed, or has no PDF to attach."""
-
-    exit_code = 2
-
-
-class SentLogError(EmailError):
-    """The sent log cannot be read or locked."""
-
-    exit_code = 1
-
-
-class DeliveryError(EmailError):
-    """The SMTP server did not accept the message.
-
-    Attributes
-    ----------
-    attempts : int
-        Connection attempts made before giving up.
-    transient : bool
-        True when every attempt failed for a reason that might pass (the retries ran
-        out); False when the server gave a permanent answer.
-    """
-
-    exit_code = DELIVERY_EXIT_CODE
-
-    def __init__(self, message: str, *, attempts: int, transient: bool) -> None:
-        super().__init__(message)
-        self.attempts = attempts
-        self.transient = transient
-
-
-class SmtpAuthenticationError(DeliveryError):
-    """The SMTP server refused the user name and password."""
+DELIVERY_EXIT_CODE = EXIT_DELIVERY
 
 
 # ------------------------------------------------------------------------- settings
@@ -932,23 +879,6 @@ def message_bytes(msg: EmailMessage) -> bytes:
     return msg.as_bytes(policy=policy.SMTP)
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 # ------------------------------------------------------------------------- sent log
 
 
@@ -1335,7 +1265,7 @@ def write_dry_run(
         unavailable=unavailable,
         subject=subject,
     )
-    return write_atomic(Path(path), message_bytes(msg)), msg
+    return atomic_write_bytes(Path(path), message_bytes(msg)), msg
 
 
 def send_reports(

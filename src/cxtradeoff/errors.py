@@ -1,19 +1,46 @@
-"""Exceptions a user can act on. The command line turns them into messages and exit codes."""
+"""Every exception the package raises on purpose, and the exit status each one means.
+
+The command line (:func:`cxtradeoff.cli.main`) turns any :class:`CxTradeoffError` into
+one message on standard error and exits with its ``exit_code``; it is the only place that
+maps errors to statuses. The statuses, for an operator reading a scheduler's log:
+
+====  ===================================================================
+0     done: built, up to date, or sent
+1     a report failed to build (the others are built), or an unexpected fault
+2     bad input: configuration, options, parameters or a data file
+3     PDFs were asked for and no Chromium was found
+4     the mail server did not take the message
+75    another build holds the lock on the output folder (try again later)
+130   interrupted (Ctrl-C)
+====  ===================================================================
+"""
 
 from __future__ import annotations
+
+#: exit status of each outcome (see the module docstring)
+EXIT_OK: int = 0
+EXIT_FAILED: int = 1
+EXIT_BAD_INPUT: int = 2
+EXIT_NO_BROWSER: int = 3
+EXIT_DELIVERY: int = 4
+EXIT_LOCKED: int = 75  # EX_TEMPFAIL
+EXIT_INTERRUPTED: int = 130
 
 
 class CxTradeoffError(Exception):
     """Base class of every error this package raises on purpose."""
 
     #: exit status the command line uses for this error
-    exit_code: int = 1
+    exit_code: int = EXIT_FAILED
+
+
+# --------------------------------------------------------------------------- input
 
 
 class DataValidationError(CxTradeoffError):
     """A data file does not match its schema; the message lists every problem at once."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
     def __init__(self, path: object, problems: list[str]) -> None:
         self.path = path
@@ -25,22 +52,94 @@ class DataValidationError(CxTradeoffError):
 class ParameterError(CxTradeoffError):
     """A model parameter is unknown, of the wrong type or out of range."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
 
 class ConfigError(CxTradeoffError):
     """The report configuration is invalid."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
+
+
+# --------------------------------------------------------------------------- build
 
 
 class RenderError(CxTradeoffError):
     """A notebook failed to execute or a report could not be rendered."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
 class BrowserNotFoundError(CxTradeoffError):
     """No Chromium could be found to print PDFs."""
 
-    exit_code = 3
+    exit_code = EXIT_NO_BROWSER
+
+
+class BuildLockedError(CxTradeoffError):
+    """Another build holds the lock on the output folder."""
+
+    exit_code = EXIT_LOCKED
+
+
+# --------------------------------------------------------------------------- email
+
+
+class EmailError(CxTradeoffError):
+    """Base class of every error raised while e-mailing reports."""
+
+    exit_code = EXIT_FAILED
+
+
+class SmtpConfigError(EmailError, ConfigError):
+    """An SMTP setting is missing or invalid; the message names the variable."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class RecipientError(EmailError):
+    """A ``--to`` address (or the sender) is not a usable e-mail address."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ManifestError(EmailError, DataValidationError):
+    """``manifest.json`` is missing or does not match the build's contract."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ReportUnavailableError(EmailError):
+    """A requested report is unknown, failed, or has no PDF to attach."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class SentLogError(EmailError):
+    """The sent log cannot be read or locked."""
+
+    exit_code = EXIT_FAILED
+
+
+class DeliveryError(EmailError):
+    """The SMTP server did not accept the message.
+
+    Attributes
+    ----------
+    attempts : int
+        Connection attempts made before giving up.
+    transient : bool
+        True when every attempt failed for a reason that might pass (the retries ran
+        out); False when the server gave a permanent answer.
+    """
+
+    exit_code = EXIT_DELIVERY
+
+    def __init__(self, message: str, *, attempts: int, transient: bool) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.transient = transient
+
+
+class SmtpAuthenticationError(DeliveryError):
+    """The SMTP server refused the user name and password."""

@@ -16,7 +16,6 @@ column. ``display_name`` is free text and is never treated as markup here.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +24,9 @@ from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
 from cxtradeoff import paths
+from cxtradeoff.datafiles import read_csv_checked
 from cxtradeoff.errors import DataValidationError, ParameterError
 from cxtradeoff.model import (
     EXTENSION_INPUTS,
@@ -55,19 +54,24 @@ COLUMN_RULES: Mapping[str, str] = MappingProxyType(
 )
 
 
-class ProfileRowSchema(pa.DataFrameModel):
-    """Structure of one row of the profiles file (all columns are text)."""
+def _text_column(pattern: str | None, rule: str, *, nullable: bool = False) -> pa.Column:
+    checks = [pa.Check.str_matches(pattern, error=rule)] if pattern else []
+    return pa.Column(str, checks=checks, nullable=nullable)
 
-    profile: Series[str] = pa.Field(str_matches=r"^[a-z][a-z0-9_]*$")
-    display_name: Series[str] = pa.Field(str_matches=r"\S")
-    currency: Series[str] = pa.Field(str_matches=r"^[A-Z]{3}$")
-    parameter: Series[str]
-    value: Series[str]
-    basis: Series[str] = pa.Field(str_matches=r"\S")
 
-    class Config:
-        strict = True
-        coerce = False
+#: structure of one row of the profiles file (all columns are text)
+PROFILE_ROW_SCHEMA = pa.DataFrameSchema(
+    {
+        "profile": _text_column(r"^[a-z][a-z0-9_]*$", COLUMN_RULES["profile"]),
+        "display_name": _text_column(r"\S", COLUMN_RULES["display_name"]),
+        "currency": _text_column(r"^[A-Z]{3}$", COLUMN_RULES["currency"]),
+        "parameter": _text_column(None, COLUMN_RULES["parameter"]),
+        "value": _text_column(None, COLUMN_RULES["value"], nullable=True),
+        "basis": _text_column(r"\S", COLUMN_RULES["basis"]),
+    },
+    strict=True,
+    ordered=False,
+)
 
 
 @dataclass(frozen=True)
@@ -88,58 +92,12 @@ class Profile:
 
 
 def _read_rows(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Read the CSV as text; the index is the CSV line number of each row."""
-    problems: list[str] = []
-    try:
-        handle = path.open(encoding="utf-8", newline="")
-    except OSError as exc:
-        raise DataValidationError(path, [f"cannot read the file: {exc.strerror}"]) from None
-    with handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise DataValidationError(path, ["the file is empty; expected a header line"])
-        header = [h.strip() for h in header]
-        records: list[list[str]] = []
-        lines: list[int] = []
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                problems.append(
-                    f"{path}: line {reader.line_num}: {len(row)} fields, expected {len(header)}"
-                    f" ({', '.join(header)})"
-                )
-                row = (row + [""] * len(header))[: len(header)]
-            records.append([cell.strip() for cell in row])
-            lines.append(reader.line_num)
-    frame = pd.DataFrame(records, columns=header, index=pd.Index(lines, name="line"), dtype=str)
-    return frame, problems
-
-
-def _schema_problems(path: Path, frame: pd.DataFrame) -> list[str]:
-    try:
-        ProfileRowSchema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        problems = []
-        for case in exc.failure_cases.itertuples(index=False):
-            column, check, failure = case.column, str(case.check), case.failure_case
-            if check == "column_in_dataframe":
-                problems.append(f"{path}: column {failure!r} is missing (header line 1)")
-            elif check == "column_in_schema":
-                problems.append(
-                    f"{path}: column {failure!r} is not expected (header line 1); "
-                    f"expected columns: {', '.join(COLUMNS)}"
-                )
-            elif case.index is None or pd.isna(case.index):
-                problems.append(f"{path}: column {column!r}: {check} failed")
-            else:
-                rule = COLUMN_RULES.get(str(column), check)
-                problems.append(
-                    f"{path}: line {int(case.index)}, column {column!r}: {failure!r} is not {rule}"
-                )
-        return problems
-    return []
+    """Read the CSV through the package's one reader; the index is each row's CSV line."""
+    frame, problems = read_csv_checked(path, PROFILE_ROW_SCHEMA, what="company profiles")
+    if frame is None:
+        raise DataValidationError(path, problems)
+    text = frame.astype(object).where(frame.notna(), "")
+    return text.map(lambda cell: str(cell).strip()), problems
 
 
 def _value_problems(path: Path, frame: pd.DataFrame) -> tuple[dict[int, Any], list[str]]:
@@ -248,7 +206,6 @@ def load_profiles(path: str | Path | None = None) -> dict[str, Profile]:
     """
     csv_path = Path(path) if path else paths.COMPANY_PROFILES
     frame, problems = _read_rows(csv_path)
-    problems += _schema_problems(csv_path, frame)
     values, value_problems = _value_problems(csv_path, frame)
     problems += value_problems
     profiles, profile_problems = _profile_problems(csv_path, frame, values)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import os
 import shutil
 import subprocess
 import tempfile
@@ -22,51 +21,11 @@ from typing import Any
 
 from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
 from cxtradeoff.errors import RenderError
+from cxtradeoff.files import atomic_write_bytes
 from cxtradeoff.paths import KERNEL_NAME, PACKAGE_DIR
 
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
 TEMPLATE_NAME = "cxtradeoff"
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-# --------------------------------------------------------------------------- files
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def move_into_place(src: Path, dest: Path) -> None:
-    """Move a finished file into place atomically (copy first when on another file system)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(src, dest)
-    except OSError:
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-        os.close(fd)
-        shutil.copyfile(src, tmp)
-        Path(tmp).chmod(0o666 & ~_UMASK)
-        os.replace(tmp, dest)
-        src.unlink()
 
 
 # --------------------------------------------------------------------------- execute

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from cxtradeoff.errors import ParameterError
+from cxtradeoff.files import atomic_write_json
 from cxtradeoff.model import RESULT_FIELDS, evaluate, get_scenario
 from cxtradeoff.profiles import Profile
 from cxtradeoff.uncertainty import monte_carlo, probability_conversion_below
@@ -172,27 +171,14 @@ def headline(results: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def write_results(results: Mapping[str, Any], path: str | Path) -> Path:
-    """Write results as JSON atomically (temporary file in the same folder, then rename).
+    """Write results as JSON atomically (mode 0644); NaN or infinity raise ``ValueError``.
 
     Returns
     -------
     Path
         The file written.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(results, indent=2, allow_nan=False, ensure_ascii=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write_json(path, results)
 
 
 def read_results(path: str | Path) -> dict[str, Any]:
