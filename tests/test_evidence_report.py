@@ -231,7 +231,9 @@ def test_events_table(events: pd.DataFrame) -> None:
     assert list(rows) == events.loc[events["cited_by"] == "article", "id"].tolist()
     atlassian = rows["atlassian_layoffs"]
     assert atlassian[0] == "Atlassian (AU)"
-    assert (atlassian[3], atlassian[4], atlassian[5]) == ("350 jobs", "150 jobs", "number differs")
+    assert (atlassian[3], atlassian[4], atlassian[6]) == ("350 jobs", "150 jobs", "number differs")
+    assert atlassian[5].startswith("The Daily Star (citing Sky News Australia)")
+    assert rows["sky_agent_cuts"][5] == "none found"
 
 
 # --------------------------------------------------------------------------- narrative

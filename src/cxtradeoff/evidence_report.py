@@ -552,7 +552,7 @@ def events_table_html(events: pd.DataFrame) -> str:
     """
     head = (
         "<tr><th>Company</th><th>When</th><th>Article's claim</th><th>Article</th>"
-        "<th>Found</th><th>Status</th><th>What the check found</th></tr>"
+        "<th>Found</th><th>Source found</th><th>Status</th><th>What the check found</th></tr>"
     )
     body = []
     for row in article_events(events).to_dict("records"):
@@ -563,11 +563,12 @@ def events_table_html(events: pd.DataFrame) -> str:
             f"<td>{_e(row['claim'])}</td>"
             f'<td class="num">{_e(format_value(row["claim_value"], unit=row["unit"]))}</td>'
             f'<td class="num">{_e(format_value(row["source_value"], unit=row["unit"]))}</td>'
+            f"{_source_cell(row)}"
             f"{_status_cell(row['status'])}"
             f'<td class="note">{_e(row["note"])}</td>'
             "</tr>"
         )
-    return _table("events", (13, 9, 21, 9, 9, 13, 26), head, body)
+    return _table("events", (11, 8, 17, 8, 8, 16, 11, 21), head, body)
 
 
 def _table(name: str, widths: tuple[int, ...], head: str, body: Iterable[str]) -> str:
@@ -733,13 +734,14 @@ def experiments_table_html(experiments: pd.DataFrame) -> str:
     for row in experiments.to_dict("records"):
         sample = "" if _missing(row["sample_size"]) else f"{int(row['sample_size']):,} "
         where = "" if _missing(row["country"]) else f" ({jurisdiction_name(row['country'])})"
-        title = _e(row["study"])
+        title = _e(row["source_title"])
         if not _missing(row["source_link"]):
             title = f'<a href="{_e(row["source_link"])}">{title}</a>'
         body.append(
             f'<tr data-id="{_e(row["id"])}">'
             f"<td><strong>{title}</strong><br>{_e(row['authors'])}<br>"
-            f"<em>{_e(row['outlet'])}</em>, {_e(_year(row['source_date']))}</td>"
+            f"<em>{_e(row['outlet'])}</em>, {_e(_year(row['source_date']))} "
+            f"({_e(row['source_publisher'])})</td>"
             f"<td>{_e(row['design'])}; {_e(sample)}{_e(row['sample_unit'])}; "
             f"{_e(row['setting'])}{_e(where)}</td>"
             f"<td>{_e(row['finding'])}</td>"
