@@ -165,24 +165,25 @@ def test_chart_follows_the_data(claims: pd.DataFrame) -> None:
     assert "Gartner, 2024 · wording differs" in svg  # not a vendor: not marked
 
 
-def test_chart_adds_the_newer_surveys_labelled(claims: pd.DataFrame, surveys: pd.DataFrame) -> None:
-    fig = er.customer_shares_chart(claims, title="t", surveys=surveys)
-    top, bottom = fig.axes
-    assert bottom.get_title(loc="left") == "Surveys published since the article"
-    bars = {p.get_gid(): p for p in bottom.patches if (p.get_gid() or "").startswith("survey-")}
+def test_newer_surveys_chart_is_labelled(surveys: pd.DataFrame) -> None:
+    fig = er.newer_surveys_chart(surveys, title="Since the article")
+    (ax,) = fig.axes
+    assert ax.get_title(loc="left") == "Since the article"
+    bars = {p.get_gid(): p for p in ax.patches if (p.get_gid() or "").startswith("survey-")}
     assert set(bars) == {f"survey-{i}" for i in surveys["id"]}
     by_id = surveys.set_index("id")
     for gid, bar in bars.items():
-        assert bar.get_width() == pytest.approx(by_id.loc[gid.removeprefix("survey-"), "value"])
-    texts = [t.get_text() for t in bottom.texts]
+        row = by_id.loc[gid.removeprefix("survey-")]
+        assert bar.get_width() == pytest.approx(row["value"])
+        assert matplotlib.colors.to_hex(bar.get_facecolor()) == er._STATUS_COLOURS[row["status"]]
+    texts = [t.get_text() for t in ax.texts]
     assert "83%  Five9, 2026 · vendor survey · secondary only" in texts
     assert "70%  Acquire BPO, 2024 · vendor survey · secondary only" in texts
     assert "20%  Qualtrics, 2025 · vendor survey · secondary only" in texts
-    # the article's figures stay in the top panel, unchanged
-    assert sum(1 for p in top.patches if (p.get_gid() or "").startswith("bar-")) == 6
     svg = er.figure_svg(fig)
-    assert svg.count('id="survey-') == len(surveys) and svg.count('id="bar-') == 6
-    assert "secondary only" in svg  # the legend names the new status
+    assert svg.count('id="survey-') == len(surveys) and 'id="bar-' not in svg
+    assert "secondary only" in svg and "wording differs" in svg  # the legend
+    assert "primary source" not in svg  # no diamonds on this chart
 
 
 def test_newer_surveys_order_and_labels(surveys: pd.DataFrame) -> None:
@@ -368,7 +369,11 @@ def test_since_article_summary(evidence: er.Evidence) -> None:
     assert lines[-1].endswith("(Gartner, 3 Feb 2026; verified).")
     assert "all run by companies that sell service technology" in text
     assert "7 of the 8 were read only in press coverage" in text
-    assert "Does not show: It is about outbound sales calls" in text
+    assert (
+        "5 studies observe what people do rather than what they say: Luo et al. (2019), "
+        "Zhang et al. (2025), Brynjolfsson et al. (2025), Wirtz et al. (2014) and de Mesquita "
+        "et al. (2023)."
+    ) in text
     assert "stays a stated prior" in text
     # follows the data
     fewer = evidence.events[evidence.events["id"] != "cba_voice_bot_reversal"]
@@ -390,7 +395,7 @@ def test_rules_table_in_words(evidence: er.Evidence) -> None:
     assert spain[4].startswith(
         "a person on request; calls answered quickly; complaints answered in time:"
     )
-    assert rows["eu_ai_act_art_50_1"][1] == "European Union (all 27 member states)"
+    assert rows["eu_ai_act_art_50_1"][1] == "European Union (27 member states)"
     assert rows["eu_ai_act_art_50_1"][2] == "Every firm, whatever its size"
     assert rows["eu_digital_fairness_act"][3] == "not in force (a proposal)"
     assert rows["ca_moffatt_v_air_canada_2024"][1] == "Canada"
@@ -408,5 +413,5 @@ def test_law_summary(evidence: er.Evidence) -> None:
         "until 28 Dec 2026 to adapt."
     )
     assert "at least one half" in text and "Hybrid passes" in text
-    assert "from 2 Aug 2026 in the European Union" in text
+    assert "Under the EU AI Act, Article 50(1), from 2 Aug 2026 in the European Union" in text
     assert "**Not yet law.** EU Digital Fairness Act (proposal)" in text

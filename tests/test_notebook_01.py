@@ -111,7 +111,7 @@ def test_notebook_on_the_project_data(tmp_path: Path) -> None:
     assert not any(
         out.get("output_type") == "error" for cell in nb.cells for out in cell.get("outputs", [])
     )
-    (svg,) = outputs(nb, "image/svg+xml")
+    svg, surveys_svg = outputs(nb, "image/svg+xml")
     bars = set(re.findall(r'id="bar-([a-z0-9_]+)"', svg))
     assert bars == expected_bars(claims)
     assert len(bars) == 6
@@ -120,9 +120,10 @@ def test_notebook_on_the_project_data(tmp_path: Path) -> None:
         assert f"· {status}" in svg
 
     surveys = read_csv(paths.CUSTOMER_SURVEYS)
-    assert set(re.findall(r'id="survey-([a-z0-9_]+)"', svg)) == {r["id"] for r in surveys}
-    assert "Surveys published since the article" in svg
-    assert "vendor survey" in svg
+    found = set(re.findall(r'id="survey-([a-z0-9_]+)"', surveys_svg))
+    assert found == {r["id"] for r in surveys}
+    assert "Consumer surveys published since the article" in surveys_svg
+    assert "Five9, 2026 · vendor survey · secondary only" in surveys_svg
 
     tables = dict(zip(TABLES, outputs(nb, "text/html"), strict=True))
     for name, html_text in tables.items():
@@ -151,7 +152,7 @@ def test_notebook_on_the_project_data(tmp_path: Path) -> None:
     assert "## What the law requires, where" in headings
 
     # the report names each new source, as published
-    report = svg + "".join(tables.values()) + since + law
+    report = svg + surveys_svg + "".join(tables.values()) + since + law
     for name in NEW_SOURCES:
         assert name in report, name
 
@@ -168,9 +169,15 @@ def test_notebook_follows_edited_data_and_parameters(tmp_path: Path) -> None:
         writer.writeheader()
         writer.writerows(kept)
 
-    nb = run(tmp_path, data_dir=str(folder), title="Customers and AI: edited data")
+    nb = run(
+        tmp_path,
+        data_dir=str(folder),
+        title="Customers and AI: edited data",
+        surveys_title="Newer surveys: edited title",
+    )
 
-    (svg,) = outputs(nb, "image/svg+xml")
+    svg, surveys_svg = outputs(nb, "image/svg+xml")
+    assert "Newer surveys: edited title" in surveys_svg
     assert set(re.findall(r'id="bar-([a-z0-9_]+)"', svg)) == expected_bars(kept)
     assert "Customers and AI: edited data" in svg
     assert "Verint · vendor survey · number differs" in svg

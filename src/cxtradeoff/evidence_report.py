@@ -64,6 +64,7 @@ __all__ = [
     "law_summary",
     "load_evidence",
     "newer_surveys",
+    "newer_surveys_chart",
     "reversals_table_html",
     "rules_table_html",
     "since_article_summary",
@@ -329,75 +330,18 @@ def _bar_rows(
     ax.grid(axis="y", visible=False)
 
 
-def customer_shares_chart(
-    claims: pd.DataFrame, *, title: str, surveys: pd.DataFrame | None = None
-) -> Figure:
-    """Horizontal bars of what customers say, coloured by verification status.
-
-    The top panel holds the article's figures: each bar is the article's figure, and a
-    black diamond marks the primary source's figure where one was found. When
-    ``surveys`` is given, a second panel holds the surveys published since the article,
-    each labelled with who ran it and the year, "vendor survey" where a company selling
-    service technology ran it, and its status. Every bar carries the ``gid``
-    ``bar-<claim id>`` or ``survey-<survey id>`` (visible in SVG output).
-
-    Parameters
-    ----------
-    claims
-        Validated evidence claims.
-    title
-        Chart title.
-    surveys
-        Validated customer surveys, or ``None`` for the article's figures only.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    data = customer_shares(claims)
-    extra = newer_surveys(surveys) if surveys is not None else data.iloc[0:0]
-    n1, n2 = max(len(data), 1), len(extra)
-    panel_gap = 1.0 if n2 else 0.0
-    height = 1.5 + _ROW_IN * (n1 + n2) + panel_gap
-    fig = plt.figure(figsize=(PAGE_WIDTH_IN, height))
-    if n2:
-        top, bottom = fig.subplots(
-            2,
-            1,
-            gridspec_kw={
-                "height_ratios": [n1, n2],
-                "hspace": panel_gap / (_ROW_IN * (n1 + n2) / 2),
-            },
-        )
-    else:
-        top, bottom = fig.subplots(1, 1), None
-    _bar_rows(
-        top, data, values="article_value", descriptions="article_claim", gid="bar", with_source=True
-    )
-    top.set_title(title, loc="left")
-    statuses = set(data["status"])
-    last = top
-    if bottom is not None:
-        _bar_rows(
-            bottom, extra, values="value", descriptions="figure", gid="survey", with_source=False
-        )
-        top.set_xlabel("share of customers, as the article gives it", fontsize=9)
-        bottom.set_title(
-            "Surveys published since the article", loc="left", fontsize=10.5, fontweight="bold"
-        )
-        bottom.set_xlabel("share of consumers, as the survey gives it", fontsize=9)
-        statuses |= set(extra["status"])
-        last = bottom
-    else:
-        top.set_xlabel("share of customers, as the article gives it")
+def _legend(fig: Figure, ax: Axes, statuses: set[str], *, diamond: bool) -> None:
+    """Status colours (and the diamond, when drawn) below ``ax``."""
     handles: list[Any] = [
         Patch(color=_STATUS_COLOURS[s], label=s) for s in STATUSES if s in statuses
     ]
-    handles.append(
-        Line2D([], [], marker="D", color="black", linestyle="", markersize=5,
-               label="primary source's figure")
-    )  # fmt: skip
-    box = last.get_position()
+    if diamond:
+        handles.append(
+            Line2D([], [], marker="D", color="black", linestyle="", markersize=5,
+                   label="primary source's figure")
+        )  # fmt: skip
+    height = fig.get_figheight()
+    box = ax.get_position()
     fig.legend(
         handles=handles,
         loc="upper left",
@@ -408,6 +352,63 @@ def customer_shares_chart(
         columnspacing=1.0,
         fontsize=9,
     )
+
+
+def customer_shares_chart(claims: pd.DataFrame, *, title: str) -> Figure:
+    """Horizontal bars of what customers say in the article, coloured by verification status.
+
+    Each bar is the article's figure; a black diamond marks the primary source's figure
+    where one was found. Each bar is labelled with its source and year, "vendor survey"
+    where a company selling service technology ran the survey, and its status. Every
+    bar carries the ``gid`` ``bar-<claim id>`` (visible in SVG output).
+
+    Parameters
+    ----------
+    claims
+        Validated evidence claims.
+    title
+        Chart title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    data = customer_shares(claims)
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 1.2 + _ROW_IN * max(len(data), 1)))
+    _bar_rows(
+        ax, data, values="article_value", descriptions="article_claim", gid="bar", with_source=True
+    )
+    ax.set_title(title, loc="left")
+    ax.set_xlabel("share of customers, as the article gives it", fontsize=9)
+    _legend(fig, ax, set(data["status"]), diamond=True)
+    return fig
+
+
+def newer_surveys_chart(surveys: pd.DataFrame, *, title: str) -> Figure:
+    """Horizontal bars of the consumer surveys published since the article.
+
+    Each bar is the survey's figure, coloured by verification status and labelled with
+    who ran the survey and the year, "vendor survey" where a company selling service
+    technology ran it, and the status. Every bar carries the ``gid``
+    ``survey-<survey id>`` (visible in SVG output).
+
+    Parameters
+    ----------
+    surveys
+        Validated customer surveys.
+    title
+        Chart title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    data = newer_surveys(surveys)
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 1.2 + _ROW_IN * max(len(data), 1)))
+    _bar_rows(ax, data, values="value", descriptions="figure", gid="survey", with_source=False)
+    ax.set_title(title, loc="left")
+    ax.set_xlabel("share of consumers, as the survey gives it", fontsize=9)
+    _legend(fig, ax, set(data["status"]), diamond=False)
     return fig
 
 
@@ -532,7 +533,7 @@ def claims_table_html(claims: pd.DataFrame) -> str:
             f'<td class="note">{_e(row["note"])}</td>'
             "</tr>"
         )
-    return _table("claims", (15, 11, 9, 20, 9, 12, 24), head, body)
+    return _table("claims", (15, 11, 9, 19, 9, 14, 23), head, body)
 
 
 def events_table_html(events: pd.DataFrame) -> str:
@@ -568,7 +569,7 @@ def events_table_html(events: pd.DataFrame) -> str:
             f'<td class="note">{_e(row["note"])}</td>'
             "</tr>"
         )
-    return _table("events", (11, 8, 17, 8, 8, 16, 11, 21), head, body)
+    return _table("events", (12, 9, 15, 10, 10, 15, 13, 16), head, body)
 
 
 def _table(name: str, widths: tuple[int, ...], head: str, body: Iterable[str]) -> str:
@@ -635,7 +636,7 @@ def reversals_table_html(events: pd.DataFrame) -> str:
             f'<td class="note">{_e(row["note"])}</td>'
             "</tr>"
         )
-    return _table("reversals", (13, 9, 20, 8, 16, 10, 24), head, body)
+    return _table("reversals", (13, 9, 18, 8, 16, 14, 22), head, body)
 
 
 def forecasts_table_html(forecasts: pd.DataFrame) -> str:
@@ -669,7 +670,7 @@ def forecasts_table_html(forecasts: pd.DataFrame) -> str:
             f'<td class="note">{_e(row["note"])}</td>'
             "</tr>"
         )
-    return _table("forecasts", (27, 7, 6, 22, 10, 28), head, body)
+    return _table("forecasts", (25, 9, 8, 21, 14, 23), head, body)
 
 
 def surveys_table_html(surveys: pd.DataFrame) -> str:
@@ -710,7 +711,7 @@ def surveys_table_html(surveys: pd.DataFrame) -> str:
             f'<td class="note">{_e(row["note"])}</td>'
             "</tr>"
         )
-    return _table("surveys", (20, 7, 20, 17, 10, 26), head, body)
+    return _table("surveys", (18, 9, 19, 18, 14, 22), head, body)
 
 
 def experiments_table_html(experiments: pd.DataFrame) -> str:
@@ -750,12 +751,12 @@ def experiments_table_html(experiments: pd.DataFrame) -> str:
             f"{_status_cell(row['status'])}"
             "</tr>"
         )
-    return _table("experiments", (17, 16, 18, 19, 19, 11), head, body)
+    return _table("experiments", (17, 15, 17, 19, 18, 14), head, body)
 
 
 def _where(code: str) -> str:
     if code == "EU":
-        return f"European Union (all {len(EU_MEMBERS)} member states)"
+        return f"European Union ({len(EU_MEMBERS)} member states)"
     return jurisdiction_name(code)
 
 
@@ -805,7 +806,7 @@ def rules_table_html(rules: Iterable[Rule]) -> str:
             f"{_status_cell(rule.status)}"
             "</tr>"
         )
-    return _table("rules", (16, 10, 17, 12, 23, 13, 9), head, body)
+    return _table("rules", (15, 12, 16, 11, 20, 12, 14), head, body)
 
 
 # --------------------------------------------------------------------------- narrative
@@ -1007,15 +1008,19 @@ def since_article_summary(
             "of the survey."
         )
     if len(experiments):
-        studies = []
-        for row in experiments.to_dict("records"):
-            studies.append(
-                f"- *{_md(row['study'])}* ({_md(row['authors'])}, {_md(_year(row['source_date']))}). "
-                f"Shows: {_md(row['shows'])} Does not show: {_md(row['does_not_show'])}"
-            )
+        authors = _list(
+            [
+                f"{_md(str(row['authors']).split(',')[0].split('. ')[-1])}"
+                f"{' et al.' if ',' in str(row['authors']) else ''} "
+                f"({_md(_year(row['source_date']))})"
+                for row in experiments.to_dict("records")
+            ]
+        )
         out.append(
-            "**Field experiments: what they do and do not show.** Unlike surveys, these "
-            "observe behaviour:\n\n" + "\n".join(studies)
+            f"**Field experiments.** {_plural(len(experiments), 'study', 'studies')} observe "
+            f"what people do rather than what they say: {authors}. The table below says what "
+            "each does and does not show; none measures how many service customers leave "
+            "because of AI."
         )
     out.append(
         "**The intention-behaviour gap.** Studies that follow the same customers from what "
@@ -1026,6 +1031,11 @@ def since_article_summary(
         "stated prior, and a company's own pilot is the way to measure it."
     )
     return "\n\n".join(out)
+
+
+def _lower_article(name: str) -> str:
+    """``"The EU AI Act"`` gives ``"the EU AI Act"``, for use inside a sentence."""
+    return "the " + name[4:] if name.startswith("The ") else name
 
 
 def law_summary(rules: Iterable[Rule]) -> str:
@@ -1068,7 +1078,7 @@ def law_summary(rules: Iterable[Rule]) -> str:
         rule = disclose[0]
         where = _md(_where(rule.jurisdiction))
         out.append(
-            f"**Disclosure.** Under {_md(rule.name.split(':')[0])}, from "
+            f"**Disclosure.** Under {_md(_lower_article(rule.name.split(':')[0]))}, from "
             f"{_md(_date_text(str(rule.binds_from)))} in the {where}, every chatbot must "
             "tell people it is an AI. Every exposed "
             "customer then knows, so the surveys' condition \"if they found out a company "
