@@ -231,10 +231,10 @@ def test_events_table(events: pd.DataFrame) -> None:
     # only the events the article cites; those found since have their own table
     assert list(rows) == events.loc[events["cited_by"] == "article", "id"].tolist()
     atlassian = rows["atlassian_layoffs"]
-    assert atlassian[0] == "Atlassian (AU)"
-    assert (atlassian[3], atlassian[4], atlassian[6]) == ("350 jobs", "150 jobs", "number differs")
-    assert atlassian[5].startswith("The Daily Star (citing Sky News Australia)")
-    assert rows["sky_agent_cuts"][5] == "none found"
+    assert atlassian[0] == "Atlassian (AU)30 Jul 2025"
+    assert (atlassian[2], atlassian[3], atlassian[5]) == ("350 jobs", "150 jobs", "number differs")
+    assert atlassian[4].startswith("The Daily Star (citing Sky News Australia)")
+    assert rows["sky_agent_cuts"][4] == "none found"
 
 
 # --------------------------------------------------------------------------- narrative
@@ -315,11 +315,12 @@ def test_reversals_table(events: pd.DataFrame) -> None:
     assert list(rows) == ["cba_voice_bot_reversal", "klarna_human_on_request_2025",
                           "klarna_headcount_2025"]  # fmt: skip
     cba = rows["cba_voice_bot_reversal"]
-    assert cba[0] == "Commonwealth Bank of Australia (AU)reversal"
-    assert (cba[1], cba[3], cba[5]) == ("21 Aug 2025", "45 jobs", "verified")
-    assert cba[4].startswith("Information Age (Australian Computer Society)")
-    assert rows["klarna_human_on_request_2025"][3] == "–"  # no number
-    assert rows["klarna_headcount_2025"][5] == "secondary only"
+    assert cba[0] == "Commonwealth Bank of Australia (AU)reversal, 21 Aug 2025"
+    assert (cba[2], cba[4]) == ("45 jobs", "verified")
+    assert cba[3].startswith("Information Age (Australian Computer Society)")
+    assert rows["klarna_human_on_request_2025"][2] == "–"  # no number
+    assert rows["klarna_headcount_2025"][4] == "secondary only"
+    assert rows["klarna_headcount_2025"][0].endswith("staff cut, Jun 2025")
 
 
 def test_forecasts_table(evidence: er.Evidence) -> None:
@@ -355,9 +356,20 @@ def test_experiments_table_says_what_each_does_not_show(evidence: er.Evidence) -
 
 
 def test_since_article_summary(evidence: er.Evidence) -> None:
+    paragraphs = er.since_article_paragraphs(
+        evidence.events, evidence.forecasts, evidence.surveys, evidence.experiments
+    )
+    assert [p.split("**")[1] for p in paragraphs] == [
+        "Reversals.",
+        "Forecasts.",
+        "Newer surveys.",
+        "Field experiments.",
+        "The intention-behaviour gap.",
+    ]
     text = er.since_article_summary(
         evidence.events, evidence.forecasts, evidence.surveys, evidence.experiments
     )
+    assert text == "\n\n".join(paragraphs)
     assert text.startswith(
         "**Reversals.** 2 reversals the article did not report, at Commonwealth Bank of "
         "Australia and Klarna."

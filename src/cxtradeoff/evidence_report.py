@@ -67,6 +67,7 @@ __all__ = [
     "newer_surveys_chart",
     "reversals_table_html",
     "rules_table_html",
+    "since_article_paragraphs",
     "since_article_summary",
     "source_label",
     "status_counts",
@@ -552,15 +553,15 @@ def events_table_html(events: pd.DataFrame) -> str:
         HTML, every value escaped.
     """
     head = (
-        "<tr><th>Company</th><th>When</th><th>Article's claim</th><th>Article</th>"
+        "<tr><th>Company, when</th><th>Article's claim</th><th>Article</th>"
         "<th>Found</th><th>Source found</th><th>Status</th><th>What the check found</th></tr>"
     )
     body = []
     for row in article_events(events).to_dict("records"):
         body.append(
             f'<tr data-id="{_e(row["id"])}">'
-            f"<td><strong>{_e(row['company'])}</strong> ({_e(row['country'])})</td>"
-            f'<td class="num">{_e(row["event_date"])}</td>'
+            f"<td><strong>{_e(row['company'])}</strong> ({_e(row['country'])})<br>"
+            f"{_e(_date_text(row['event_date']))}</td>"
             f"<td>{_e(row['claim'])}</td>"
             f'<td class="num">{_e(format_value(row["claim_value"], unit=row["unit"]))}</td>'
             f'<td class="num">{_e(format_value(row["source_value"], unit=row["unit"]))}</td>'
@@ -569,7 +570,7 @@ def events_table_html(events: pd.DataFrame) -> str:
             f'<td class="note">{_e(row["note"])}</td>'
             "</tr>"
         )
-    return _table("events", (12, 9, 15, 10, 10, 15, 13, 16), head, body)
+    return _table("events", (13, 17, 10, 10, 16, 13, 21), head, body)
 
 
 def _table(name: str, widths: tuple[int, ...], head: str, body: Iterable[str]) -> str:
@@ -618,7 +619,7 @@ def reversals_table_html(events: pd.DataFrame) -> str:
         HTML, every value escaped.
     """
     head = (
-        "<tr><th>Company</th><th>When</th><th>What happened</th><th>Jobs</th>"
+        "<tr><th>Company, when</th><th>What happened</th><th>Jobs</th>"
         "<th>Source found</th><th>Status</th><th>What the sources say</th></tr>"
     )
     later = events[events["cited_by"] == "review"]
@@ -627,8 +628,8 @@ def reversals_table_html(events: pd.DataFrame) -> str:
         body.append(
             f'<tr data-id="{_e(row["id"])}">'
             f"<td><strong>{_e(row['company'])}</strong> ({_e(row['country'])})<br>"
-            f"<em>{_e(_kind_text(row['event_kind']))}</em></td>"
-            f'<td class="num">{_e(_date_text(row["event_date"]))}</td>'
+            f"<em>{_e(_kind_text(row['event_kind']))}</em>, {_e(_date_text(row['event_date']))}"
+            "</td>"
             f"<td>{_e(row['claim'])}</td>"
             f'<td class="num">{_e(format_value(row["source_value"], unit=row["unit"]))}</td>'
             f"{_source_cell(row)}"
@@ -636,7 +637,7 @@ def reversals_table_html(events: pd.DataFrame) -> str:
             f'<td class="note">{_e(row["note"])}</td>'
             "</tr>"
         )
-    return _table("reversals", (13, 9, 18, 8, 16, 14, 22), head, body)
+    return _table("reversals", (14, 21, 9, 16, 14, 26), head, body)
 
 
 def forecasts_table_html(forecasts: pd.DataFrame) -> str:
@@ -947,9 +948,23 @@ def since_article_summary(
     surveys: pd.DataFrame,
     experiments: pd.DataFrame,
 ) -> str:
-    """Markdown: what happened since the article, and what it changes for the model.
+    """Markdown: what happened since the article, as one text.
 
-    Every company, figure and count is taken from the data.
+    The paragraphs of :func:`since_article_paragraphs`, joined by blank lines.
+    """
+    return "\n\n".join(since_article_paragraphs(events, forecasts, surveys, experiments))
+
+
+def since_article_paragraphs(
+    events: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    surveys: pd.DataFrame,
+    experiments: pd.DataFrame,
+) -> list[str]:
+    """Markdown paragraphs: what happened since the article, and what it changes for the model.
+
+    Every company, figure and count is taken from the data. A notebook shows each
+    paragraph as its own output, so that a printed page can break between them.
 
     Parameters
     ----------
@@ -964,8 +979,8 @@ def since_article_summary(
 
     Returns
     -------
-    str
-        Markdown text: one paragraph per kind of evidence, then the intention-behaviour gap.
+    list of str
+        One Markdown paragraph per kind of evidence found, then the intention-behaviour gap.
     """
     out: list[str] = []
     later = events[events["cited_by"] == "review"]
@@ -1030,7 +1045,7 @@ def since_article_summary(
         'model\'s conversion from "would consider switching" to leaving therefore stays a '
         "stated prior, and a company's own pilot is the way to measure it."
     )
-    return "\n\n".join(out)
+    return out
 
 
 def _lower_article(name: str) -> str:
