@@ -409,7 +409,7 @@ def test_rules_table_in_words(evidence: er.Evidence) -> None:
     )
     assert rows["eu_ai_act_art_50_1"][1] == "European Union (27 member states)"
     assert rows["eu_ai_act_art_50_1"][2] == "Every firm, whatever its size"
-    assert rows["eu_digital_fairness_act"][3] == "not in force (a proposal)"
+    assert rows["eu_digital_fairness_act"][3] == "a proposal, not in force"
     assert rows["ca_moffatt_v_air_canada_2024"][1] == "Canada"
     # no code identifiers in what the reader sees
     visible = " ".join(" ".join(cells) for cells in rows.values())

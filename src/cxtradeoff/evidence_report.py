@@ -637,7 +637,7 @@ def reversals_table_html(events: pd.DataFrame) -> str:
             f'<td class="note">{_e(row["note"])}</td>'
             "</tr>"
         )
-    return _table("reversals", (14, 21, 9, 16, 14, 26), head, body)
+    return _table("reversals", (14, 19, 8, 15, 13, 31), head, body)
 
 
 def forecasts_table_html(forecasts: pd.DataFrame) -> str:
@@ -781,7 +781,7 @@ def rules_table_html(rules: Iterable[Rule]) -> str:
     body = []
     for rule in rules:
         if rule.kind == "proposal":
-            when = "not in force (a proposal)"
+            when = "a proposal, not in force"
         elif rule.applies_from and rule.applies_from != rule.in_force:
             when = (
                 f"in force {_date_text(str(rule.in_force))}; binds from "
@@ -807,7 +807,7 @@ def rules_table_html(rules: Iterable[Rule]) -> str:
             f"{_status_cell(rule.status)}"
             "</tr>"
         )
-    return _table("rules", (15, 12, 16, 11, 20, 12, 14), head, body)
+    return _table("rules", (14, 11, 16, 10, 21, 15, 13), head, body)
 
 
 # --------------------------------------------------------------------------- narrative
