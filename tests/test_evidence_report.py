@@ -14,7 +14,7 @@ from cxtradeoff import evidence_report as er
 from cxtradeoff import paths
 from cxtradeoff.errors import DataValidationError
 from cxtradeoff.evidence import CUSTOMER_TOPICS, load_claims, load_events
-from cxtradeoff.theme import PALETTE
+from cxtradeoff.formatting import COLOURS
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_chart_has_one_bar_per_share_coloured_by_status(claims: pd.DataFrame) ->
     for claim_id, bar in bars.items():
         row = data.loc[claim_id.removeprefix("bar-")]
         assert bar.get_width() == pytest.approx(row["article_value"])
-        assert matplotlib.colors.to_hex(bar.get_facecolor()) == PALETTE[row["status"]]
+        assert matplotlib.colors.to_hex(bar.get_facecolor()) == COLOURS[row["status"]]
     texts = [t.get_text() for t in ax.texts]
     for label in data["label"]:
         assert any(label in t for t in texts)
@@ -175,7 +175,7 @@ def test_newer_surveys_chart_is_labelled(surveys: pd.DataFrame) -> None:
     for gid, bar in bars.items():
         row = by_id.loc[gid.removeprefix("survey-")]
         assert bar.get_width() == pytest.approx(row["value"])
-        assert matplotlib.colors.to_hex(bar.get_facecolor()) == er._STATUS_COLOURS[row["status"]]
+        assert matplotlib.colors.to_hex(bar.get_facecolor()) == COLOURS[row["status"]]
     texts = [t.get_text() for t in ax.texts]
     assert "83%  Five9, 2026 · vendor survey · secondary only" in texts
     assert "70%  Acquire BPO, 2024 · vendor survey · secondary only" in texts

@@ -40,6 +40,7 @@ from cxtradeoff.evidence import (
     load_reference,
     load_surveys,
 )
+from cxtradeoff.formatting import COLOURS
 from cxtradeoff.rules import (
     EU_MEMBERS,
     REQUIREMENT_LABELS,
@@ -48,7 +49,7 @@ from cxtradeoff.rules import (
     jurisdiction_name,
     load_rules,
 )
-from cxtradeoff.theme import PAGE_WIDTH_IN, PALETTE
+from cxtradeoff.theme import PAGE_WIDTH_IN
 
 __all__ = [
     "Evidence",
@@ -77,8 +78,6 @@ __all__ = [
 
 #: the statuses under which the source was found and gives the article's number
 _NUMBER_FOUND = ("verified", "wording differs")
-#: a colour per status; "secondary only" sits between the checked and the doubtful
-_STATUS_COLOURS: Mapping[str, str] = {**PALETTE, "secondary only": "#80cdc1"}
 
 
 @dataclass(frozen=True)
@@ -312,7 +311,7 @@ def _bar_rows(
     n = len(data)
     positions = list(range(n))[::-1]
     for y, row in zip(positions, data.to_dict("records"), strict=True):
-        colour = _STATUS_COLOURS.get(row["status"], "#7f7f7f")
+        colour = COLOURS.get(row["status"], "#7f7f7f")
         (bar,) = ax.barh(y, row[values], color=colour, height=0.62)
         bar.set_gid(f"{gid}-{row['id']}")
         right = row[values]
@@ -334,7 +333,7 @@ def _bar_rows(
 def _legend(fig: Figure, ax: Axes, statuses: set[str], *, diamond: bool) -> None:
     """Status colours (and the diamond, when drawn) below ``ax``."""
     handles: list[Any] = [
-        Patch(color=_STATUS_COLOURS[s], label=s) for s in STATUSES if s in statuses
+        Patch(color=COLOURS[s], label=s) for s in STATUSES if s in statuses
     ]
     if diamond:
         handles.append(
@@ -469,7 +468,7 @@ def _e(value: Any) -> str:
 
 
 def _status_cell(status: str) -> str:
-    colour = _STATUS_COLOURS.get(status, "#7f7f7f")
+    colour = COLOURS.get(status, "#7f7f7f")
     return (
         f'<td><span class="status" style="border-left-color: {_e(colour)}">{_e(status)}</span></td>'
     )

@@ -82,6 +82,7 @@ COLOURS: Mapping[str, str] = MappingProxyType(
         "verified": "#1b7837",
         "wording differs": "#7fbc41",
         "number differs": "#e08214",
+        "secondary only": "#80cdc1",
         "unverified": "#b2182b",
         "qualitative": "#7f7f7f",
     }
