@@ -28,14 +28,31 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from filelock import FileLock
 from pypdf import PdfReader, PdfWriter
 
-from cxtradeoff import cli, emailer
-from cxtradeoff.emailer import (
+from cxtradeoff import cli
+from cxtradeoff.delivery.email.message import (
+    attachment_filename,
+    format_break_even,
+    format_money,
+    render_text,
+)
+from cxtradeoff.delivery.email.selection import load_manifest
+from cxtradeoff.delivery.email.send import prepare, send_reports
+from cxtradeoff.delivery.email.sentlog import SENT_LOG_NAME, read_sent_log
+from cxtradeoff.delivery.email.settings import (
+    DRY_RUN_SENDER,
+    ENV_PREFIX,
+    SmtpSettings,
+    load_smtp_settings,
+)
+from cxtradeoff.delivery.email.transport import deliver
+from cxtradeoff.errors import (
+    EXIT_DELIVERY,
     DeliveryError,
     ManifestError,
     ReportUnavailableError,
+    SentLogError,
     SmtpAuthenticationError,
     SmtpConfigError,
-    SmtpSettings,
 )
 
 USER = "mailer"
@@ -136,7 +153,7 @@ def reports(tmp_path: Path) -> Reports:
 @pytest.fixture(autouse=True)
 def _no_ambient_smtp_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
-        if key.startswith(emailer.ENV_PREFIX):
+        if key.startswith(ENV_PREFIX):
             monkeypatch.delenv(key)
 
 
@@ -297,7 +314,7 @@ def use_server(
     if cafile is not None:
         settings["CAFILE"] = str(cafile)
     for key, value in settings.items():
-        monkeypatch.setenv(emailer.ENV_PREFIX + key, value)
+        monkeypatch.setenv(ENV_PREFIX + key, value)
 
 
 def run_cli(reports: Reports, *args: str) -> int:
@@ -313,7 +330,7 @@ def retry_notices(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 def sent_log(reports: Reports) -> list[dict[str, Any]]:
-    path = reports.dir / emailer.SENT_LOG_NAME
+    path = reports.dir / SENT_LOG_NAME
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
@@ -425,9 +442,9 @@ def test_report_without_pdf_is_refused(reports: Reports) -> None:
         {"telecom": report_entry("telecom", outputs={"html": "telecom.html", "pdf": None})},
     )
     with pytest.raises(ReportUnavailableError, match="telecom: no PDF was produced"):
-        emailer.prepare(reports.dir, report_names=["telecom"])
+        prepare(reports.dir, report_names=["telecom"])
     with pytest.raises(ReportUnavailableError, match=r"no report of build .* can be sent"):
-        emailer.prepare(reports.dir, report_names=None)
+        prepare(reports.dir, report_names=None)
 
 
 def test_sent_log_stops_second_send_and_resend_sends_again(
@@ -497,7 +514,7 @@ def test_refused_recipient_is_reported_and_not_logged(
         reports, "--to", "ana@example.com", "--to", "gone@example.com", "--report", "telecom"
     )
     captured = capsys.readouterr()
-    assert code == emailer.DELIVERY_EXIT_CODE == 4
+    assert code == EXIT_DELIVERY == 4
     assert "gone@example.com (550 5.1.1 no such mailbox); not sent" in captured.err
     assert "Sent build" in captured.out and "ana@example.com" in captured.out
     assert [e["recipient"] for e in sent_log(reports)] == ["ana@example.com"]
@@ -532,7 +549,7 @@ def test_recipient_temporarily_refused_is_retried(
         host="127.0.0.1", port=smtp_server.port, security="none", sender=SENDER,
         attempts=3, retry_delay=0.01,
     )  # fmt: skip
-    result = emailer.deliver(
+    result = deliver(
         b"Subject: t\r\n\r\nbody\r\n",
         sender=SENDER,
         recipients=["ana@example.com", "busy@example.com"],
@@ -577,7 +594,7 @@ def test_backoff_doubles_and_is_bounded() -> None:
         attempts=4, retry_delay=0.5,
     )  # fmt: skip
     with pytest.raises(DeliveryError) as info:
-        emailer.deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings,
+        deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings,
                         sleep=delays.append)  # fmt: skip
     assert delays == [0.5, 1.0, 2.0]
     assert info.value.attempts == 4 and info.value.transient
@@ -654,7 +671,7 @@ def test_starttls_login_sends(
     }
     captured = capsys.readouterr()
     assert_no_password(captured.out, captured.err, caplog.text,
-                       (reports.dir / emailer.SENT_LOG_NAME).read_text(encoding="utf-8"))  # fmt: skip
+                       (reports.dir / SENT_LOG_NAME).read_text(encoding="utf-8"))  # fmt: skip
 
 
 # aiosmtpd 1.4 offers AUTH on an implicit-TLS listener only with auth_require_tls=False,
@@ -694,9 +711,9 @@ def test_wrong_password_stops_at_once(
     assert sent_log(reports) == []
     assert_no_password(captured.out, captured.err, caplog.text)
 
-    settings = emailer.load_smtp_settings(environ=dict(os.environ))
+    settings = load_smtp_settings(environ=dict(os.environ))
     with pytest.raises(SmtpAuthenticationError) as info:
-        emailer.deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings)
+        deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings)
     assert info.value.attempts == 1 and not info.value.transient
 
 
@@ -740,7 +757,7 @@ def test_dry_run_writes_the_message_without_smtp_settings(
     assert f"wrote {eml}" in out and "not sent" in out
     msg = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
     assert msg["To"] == "ana@example.com"
-    assert msg["From"] == emailer.DRY_RUN_SENDER
+    assert msg["From"] == DRY_RUN_SENDER
     # Python folds this long subject onto a continuation line; a reader unfolds it and
     # drops the leading blank, as strip() does here.
     assert msg["Subject"].strip() == f"cxtradeoff report: {TELECOM_TITLE} (built 2026-11-26)"
@@ -780,14 +797,14 @@ def test_settings_from_config_file_and_environment_overrides(tmp_path: Path) -> 
         "  from: Reports <reports@example.com>\n  user: bot\n  password: from-file\n",
         encoding="utf-8",
     )
-    settings = emailer.load_smtp_settings(environ={}, config_path=config)
+    settings = load_smtp_settings(environ={}, config_path=config)
     assert (settings.host, settings.port, settings.security) == ("mail.example.com", 2525, "ssl")
     assert (settings.sender, settings.user, settings.password) == (
         "reports@example.com",
         "bot",
         "from-file",
     )
-    settings = emailer.load_smtp_settings(
+    settings = load_smtp_settings(
         environ={"CXTRADEOFF_SMTP_PORT": "465", "CXTRADEOFF_SMTP_PASSWORD": "from-env"},
         config_path=config,
     )
@@ -795,7 +812,7 @@ def test_settings_from_config_file_and_environment_overrides(tmp_path: Path) -> 
 
 
 def test_missing_config_file_is_fine_and_defaults_apply(tmp_path: Path) -> None:
-    settings = emailer.load_smtp_settings(
+    settings = load_smtp_settings(
         environ={"CXTRADEOFF_SMTP_HOST": "mx.test", "CXTRADEOFF_SMTP_FROM": SENDER},
         config_path=tmp_path / "absent.yaml",
     )
@@ -828,7 +845,7 @@ def test_bad_settings_name_the_variable(
 ) -> None:
     base = {"HOST": "127.0.0.1", "FROM": SENDER}
     for key, value in (base | env).items():
-        monkeypatch.setenv(emailer.ENV_PREFIX + key, value)
+        monkeypatch.setenv(ENV_PREFIX + key, value)
     assert run_cli(reports, "--to", "ana@example.com") == 2
     captured = capsys.readouterr()
     assert message in captured.err
@@ -840,13 +857,13 @@ def test_config_file_errors_name_the_key(tmp_path: Path) -> None:
     config.write_text("smtp:\n  host: mx.test\n  port: 99999\n  from: a@b.test\n",
                       encoding="utf-8")  # fmt: skip
     with pytest.raises(SmtpConfigError, match=r"smtp\.port in .*reports\.yaml='99999'"):
-        emailer.load_smtp_settings(environ={}, config_path=config)
+        load_smtp_settings(environ={}, config_path=config)
     config.write_text("smtp:\n  hots: mx.test\n", encoding="utf-8")
     with pytest.raises(SmtpConfigError, match=r"unknown key\(s\) smtp\.hots"):
-        emailer.load_smtp_settings(environ={}, config_path=config)
+        load_smtp_settings(environ={}, config_path=config)
     config.write_text("smtp: [1, 2]\n", encoding="utf-8")
     with pytest.raises(SmtpConfigError, match="'smtp' must be a mapping"):
-        emailer.load_smtp_settings(environ={}, config_path=config)
+        load_smtp_settings(environ={}, config_path=config)
 
 
 @pytest.mark.parametrize(
@@ -876,7 +893,7 @@ def test_manifest_problems_are_all_listed(reports: Reports) -> None:
         },
     )
     with pytest.raises(ManifestError) as info:
-        emailer.load_manifest(reports.dir)
+        load_manifest(reports.dir)
     message = str(info.value)
     assert "reports.telecom.headline.npv: expected a number, got 'lots'" in message
     assert "reports.telecom.headline.p_loss: expected a probability 0..1" in message
@@ -888,18 +905,18 @@ def test_manifest_problems_are_all_listed(reports: Reports) -> None:
 def test_manifest_without_the_horizon_break_even_shows_the_annual_one(reports: Reports) -> None:
     older = {k: v for k, v in TELECOM_HEADLINE.items() if k != "break_even_conversion_npv"}
     write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=older)})
-    manifest = emailer.load_manifest(reports.dir)
+    manifest = load_manifest(reports.dir)
     headline = manifest.reports["telecom"].headline
     assert headline is not None and headline.break_even_shown == 0.0591
-    text = emailer.render_text(manifest, [manifest.reports["telecom"]])
+    text = render_text(manifest, [manifest.reports["telecom"]])
     assert "Break-even switch conversion: 5.9%" in text
 
 
 def test_horizon_break_even_null_means_no_break_even(reports: Reports) -> None:
     nobody = TELECOM_HEADLINE | {"break_even_conversion": None, "break_even_conversion_npv": None}
     write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=nobody)})
-    manifest = emailer.load_manifest(reports.dir)
-    text = emailer.render_text(manifest, [manifest.reports["telecom"]])
+    manifest = load_manifest(reports.dir)
+    text = render_text(manifest, [manifest.reports["telecom"]])
     assert "Break-even switch conversion: none (no customer is exposed" in text
 
 
@@ -907,7 +924,7 @@ def test_a_bad_horizon_break_even_is_named(reports: Reports) -> None:
     bad = TELECOM_HEADLINE | {"break_even_conversion_npv": "six"}
     write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=bad)})
     with pytest.raises(ManifestError, match=r"headline\.break_even_conversion_npv: expected a"):
-        emailer.load_manifest(reports.dir)
+        load_manifest(reports.dir)
 
 
 def test_missing_manifest_is_a_clear_error(
@@ -919,11 +936,11 @@ def test_missing_manifest_is_a_clear_error(
 
 
 def test_corrupt_sent_log_names_the_line(reports: Reports) -> None:
-    log = reports.dir / emailer.SENT_LOG_NAME
+    log = reports.dir / SENT_LOG_NAME
     log.write_text('{"build_id": "b", "report": "r", "recipient": "a@b.test"}\nnot json\n',
                    encoding="utf-8")  # fmt: skip
-    with pytest.raises(emailer.SentLogError, match="line 2"):
-        emailer.read_sent_log(log)
+    with pytest.raises(SentLogError, match="line 2"):
+        read_sent_log(log)
 
 
 # ---------------------------------------------------------------------- formatting
@@ -935,7 +952,7 @@ def test_corrupt_sent_log_names_the_line(reports: Reports) -> None:
      (float("nan"), "not available")],
 )  # fmt: skip
 def test_format_money(value: float, shown: str) -> None:
-    assert emailer.format_money(value, "EUR") == shown
+    assert format_money(value, "EUR") == shown
 
 
 @pytest.mark.parametrize(
@@ -944,19 +961,19 @@ def test_format_money(value: float, shown: str) -> None:
      (1.7, "above 100%")],
 )  # fmt: skip
 def test_format_break_even(value: float | None, shown: str) -> None:
-    assert emailer.format_break_even(value).startswith(shown)
+    assert format_break_even(value).startswith(shown)
 
 
 def test_attachment_filename_is_safe() -> None:
-    assert emailer.attachment_filename("telecom") == "cxtradeoff-telecom.pdf"
-    assert emailer.attachment_filename("../a b/c") == "cxtradeoff-a-b-c.pdf"
+    assert attachment_filename("telecom") == "cxtradeoff-telecom.pdf"
+    assert attachment_filename("../a b/c") == "cxtradeoff-a-b-c.pdf"
 
 
 def test_a_held_sent_log_lock_is_a_clear_error(reports: Reports, smtp_server: Server) -> None:
     settings = SmtpSettings(host="127.0.0.1", port=smtp_server.port, security="none",
                             sender=SENDER)  # fmt: skip
-    lock = FileLock(str(reports.dir / emailer.SENT_LOG_NAME) + ".lock")
-    with lock, pytest.raises(emailer.SentLogError, match="held by another 'cxtradeoff email'"):
-        emailer.send_reports(reports_dir=reports.dir, recipients=["ana@example.com"],
+    lock = FileLock(str(reports.dir / SENT_LOG_NAME) + ".lock")
+    with lock, pytest.raises(SentLogError, match="held by another 'cxtradeoff email'"):
+        send_reports(reports_dir=reports.dir, recipients=["ana@example.com"],
                              report_names=None, settings=settings, lock_timeout=0.1)  # fmt: skip
     assert smtp_server.handler.data_calls == 0

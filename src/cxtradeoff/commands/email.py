@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 from cxtradeoff import paths
-from cxtradeoff.emailer import (
-    DELIVERY_EXIT_CODE,
+from cxtradeoff.delivery.email import (
     ENV_PREFIX,
     SETTING_KEYS,
     dry_run_sender,
@@ -23,6 +22,7 @@ from cxtradeoff.emailer import (
     send_reports,
     write_dry_run,
 )
+from cxtradeoff.errors import EXIT_DELIVERY
 
 _SETTINGS_HELP = ", ".join(env_var(k) for k in SETTING_KEYS)
 
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "(host, port, ...); the environment wins. SECURITY is starttls (default), ssl "
             "or none. CAFILE is a PEM file of extra certificate authorities to trust. "
             "Exit status: 0 sent or already sent, 2 usage or configuration error, "
-            f"{DELIVERY_EXIT_CODE} delivery failure."
+            f"{EXIT_DELIVERY} delivery failure."
         ),
     )
     parser.add_argument(
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     if summary.failure is not None:
         raise summary.failure
     if summary.refused:
-        return DELIVERY_EXIT_CODE
+        return EXIT_DELIVERY
     if not summary.sent:
         print(
             f"Nothing to send: every recipient already has these reports of build "
