@@ -10,11 +10,10 @@ import io
 import json
 import logging
 import os
-import socket
 import ssl
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from filelock import FileLock
 from pypdf import PdfReader, PdfWriter
@@ -160,49 +158,6 @@ def _no_ambient_smtp_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 # -------------------------------------------------------------------------- server
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Recorder:
-    """aiosmtpd handler: keeps accepted envelopes; can answer DATA or RCPT with errors."""
-
-    data_replies: list[str] = field(default_factory=list)  # used up one per DATA
-    refuse_rcpt: dict[str, str] = field(default_factory=dict)
-    envelopes: list[Any] = field(default_factory=list)
-    data_calls: int = 0
-    sessions: list[dict[str, Any]] = field(default_factory=list)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse_rcpt:
-            return self.refuse_rcpt[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.data_calls += 1
-        if self.data_replies:
-            return self.data_replies.pop(0)
-        self.envelopes.append(envelope)
-        tls = server.transport.get_extra_info("ssl_object") is not None
-        self.sessions.append({"tls": tls, "auth": session.authenticated})
-        return "250 Message accepted for delivery"
-
-    def message(self, index: int = -1) -> EmailMessage:
-        msg = BytesParser(policy=policy.default).parsebytes(self.envelopes[index].content)
-        assert isinstance(msg, EmailMessage)
-        return msg
-
-
-@dataclass
-class Server:
-    port: int
-    handler: Recorder
-
-
 def check_login(server, session, envelope, mechanism, auth_data):
     ok = (
         isinstance(auth_data, LoginPassword)
@@ -211,20 +166,6 @@ def check_login(server, session, envelope, mechanism, auth_data):
     )
     # handled=False: let aiosmtpd answer a failure with its standard 535.
     return AuthResult(success=ok, handled=False)
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[Server]:
-    """Plain SMTP, no TLS, no login."""
-    handler = Recorder()
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=free_port(), server_hostname="smtp.test"
-    )
-    controller.start()
-    try:
-        yield Server(controller.port, handler)
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="module")
@@ -248,46 +189,26 @@ def server_tls_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
 
 
 @pytest.fixture
-def starttls_server(certificate: tuple[Path, Path]) -> Iterator[Server]:
+def starttls_server(certificate: tuple[Path, Path], start_smtp_server: Any) -> Any:
     """STARTTLS required, login required and only allowed over TLS."""
-    handler = Recorder()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=free_port(),
-        server_hostname="smtp.test",
+    return start_smtp_server(
         tls_context=server_tls_context(certificate),
         require_starttls=True,
         auth_required=True,
         auth_require_tls=True,
         authenticator=check_login,
     )
-    controller.start()
-    try:
-        yield Server(controller.port, handler)
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
-def ssl_server(certificate: tuple[Path, Path]) -> Iterator[Server]:
+def ssl_server(certificate: tuple[Path, Path], start_smtp_server: Any) -> Any:
     """TLS from the first byte (port 465 style), login required."""
-    handler = Recorder()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=free_port(),
-        server_hostname="smtp.test",
+    return start_smtp_server(
         ssl_context=server_tls_context(certificate),
         auth_required=True,
         auth_require_tls=False,  # aiosmtpd does not count implicit TLS as TLS for AUTH
         authenticator=check_login,
     )
-    controller.start()
-    try:
-        yield Server(controller.port, handler)
-    finally:
-        controller.stop()
 
 
 def use_server(
@@ -355,7 +276,7 @@ def attachments(msg: EmailMessage) -> dict[str, bytes]:
 
 def test_sends_message_with_figures_and_pdfs(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -405,7 +326,7 @@ def test_sends_message_with_figures_and_pdfs(
 
 def test_all_lists_failed_report_as_unavailable(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -423,7 +344,7 @@ def test_all_lists_failed_report_as_unavailable(
 
 def test_named_failed_report_is_refused(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -449,7 +370,7 @@ def test_report_without_pdf_is_refused(reports: Reports) -> None:
 
 def test_sent_log_stops_second_send_and_resend_sends_again(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -482,7 +403,7 @@ def test_sent_log_stops_second_send_and_resend_sends_again(
 
 
 def test_only_reports_not_yet_sent_are_mailed(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch
+    reports: Reports, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_server(monkeypatch, smtp_server.port)
     assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 0
@@ -503,7 +424,7 @@ def test_only_reports_not_yet_sent_are_mailed(
 
 def test_refused_recipient_is_reported_and_not_logged(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -524,7 +445,7 @@ def test_refused_recipient_is_reported_and_not_logged(
 
 def test_all_recipients_refused(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -536,7 +457,7 @@ def test_all_recipients_refused(
 
 
 def test_recipient_temporarily_refused_is_retried(
-    reports: Reports, smtp_server: Server, caplog: pytest.LogCaptureFixture
+    reports: Reports, smtp_server: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A 450 for one recipient: the others are sent at once, that one on the next attempt."""
     handler = smtp_server.handler
@@ -571,6 +492,7 @@ def test_server_down_bounded_retries_then_clear_error(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
+    free_port: Callable[[], int],
 ) -> None:
     port = free_port()  # nothing listens there
     use_server(monkeypatch, port, attempts=3)
@@ -587,7 +509,7 @@ def test_server_down_bounded_retries_then_clear_error(
     assert sent_log(reports) == []
 
 
-def test_backoff_doubles_and_is_bounded() -> None:
+def test_backoff_doubles_and_is_bounded(free_port: Callable[[], int]) -> None:
     delays: list[float] = []
     settings = SmtpSettings(
         host="127.0.0.1", port=free_port(), security="none", sender=SENDER,
@@ -603,7 +525,7 @@ def test_backoff_doubles_and_is_bounded() -> None:
 
 def test_permanent_550_is_not_retried(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -622,7 +544,7 @@ def test_permanent_550_is_not_retried(
 def test_transient_answer_then_success_is_retried_and_sent(
     reply: str,
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -638,7 +560,7 @@ def test_transient_answer_then_success_is_retried_and_sent(
 
 def test_transient_answers_exhaust_the_attempts(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -655,7 +577,7 @@ def test_transient_answers_exhaust_the_attempts(
 
 def test_starttls_login_sends(
     reports: Reports,
-    starttls_server: Server,
+    starttls_server: Any,
     certificate: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -682,7 +604,7 @@ def test_starttls_login_sends(
 )
 def test_implicit_tls_login_sends(
     reports: Reports,
-    ssl_server: Server,
+    ssl_server: Any,
     certificate: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -693,7 +615,7 @@ def test_implicit_tls_login_sends(
 
 def test_wrong_password_stops_at_once(
     reports: Reports,
-    starttls_server: Server,
+    starttls_server: Any,
     certificate: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -719,7 +641,7 @@ def test_wrong_password_stops_at_once(
 
 def test_untrusted_certificate_is_refused_not_ignored(
     reports: Reports,
-    starttls_server: Server,
+    starttls_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -770,7 +692,7 @@ def test_dry_run_writes_the_message_without_smtp_settings(
 
 
 def test_dry_run_bytes_are_what_is_sent(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    reports: Reports, smtp_server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Same headers and parts as the sent message; only Date and Message-ID differ."""
     use_server(monkeypatch, smtp_server.port, login=False)
@@ -969,7 +891,7 @@ def test_attachment_filename_is_safe() -> None:
     assert attachment_filename("../a b/c") == "cxtradeoff-a-b-c.pdf"
 
 
-def test_a_held_sent_log_lock_is_a_clear_error(reports: Reports, smtp_server: Server) -> None:
+def test_a_held_sent_log_lock_is_a_clear_error(reports: Reports, smtp_server: Any) -> None:
     settings = SmtpSettings(host="127.0.0.1", port=smtp_server.port, security="none",
                             sender=SENDER)  # fmt: skip
     lock = FileLock(str(reports.dir / SENT_LOG_NAME) + ".lock")
