@@ -26,14 +26,10 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from filelock import FileLock
 from pypdf import PdfReader, PdfWriter
 
-from cxtradeoff import cli
-from cxtradeoff.delivery.email.message import (
-    attachment_filename,
-    format_break_even,
-    format_money,
-    render_text,
-)
-from cxtradeoff.delivery.email.selection import load_manifest
+from cxtradeoff import cli, formatting
+from cxtradeoff.contracts import Manifest, write_model
+from cxtradeoff.delivery.email.message import attachment_filename, render_text
+from cxtradeoff.delivery.email.selection import load_manifest, select_reports
 from cxtradeoff.delivery.email.send import prepare, send_reports
 from cxtradeoff.delivery.email.sentlog import SENT_LOG_NAME, read_sent_log
 from cxtradeoff.delivery.email.settings import (
@@ -58,9 +54,10 @@ PASSWORD = "pw-Zq7!x9-unique-secret"  # searched for in every output
 SENDER = "reports@cxtradeoff.test"
 BUILD_ID = "20261126T101500Z-1a2b3c4d"
 
-# The manifest's figures; the message must show them formatted as below. The break-even
-# shown is the one over the horizon (break_even_conversion_npv, 6.2%), not the
-# contract's annual one (break_even_conversion, 5.9%).
+# The manifest's figures; the message must show them worded as below (as the report and
+# the landing page word them: cxtradeoff.formatting). The break-even shown is the one
+# over the horizon (break_even_conversion_npv, 6.2%), not the contract's annual one
+# (break_even_conversion, 5.9%).
 TELECOM_HEADLINE = {
     "scenario": "full_automation",
     "currency": "EUR",
@@ -70,7 +67,7 @@ TELECOM_HEADLINE = {
     "break_even_conversion_npv": 0.0622,
     "p_loss": 0.3137,
 }
-TELECOM_SHOWN = ["EUR 1,234,567", "EUR -2,345,679", "6.2%", "31.4%", "full automation"]
+TELECOM_SHOWN = ["EUR 1.23 million", "-EUR 2.35 million", "6.2%", "31%", "Full automation"]
 # A title with markup in it: the HTML body must escape it.
 TELECOM_TITLE = 'Telecom <b>"savings"</b> & loyalty'
 
@@ -90,7 +87,9 @@ def make_pdf(path: Path, title: str) -> bytes:
 
 
 def report_entry(name: str, **changes: Any) -> dict[str, Any]:
+    """A manifest entry as the build writes it (status ok, made by ``BUILD_ID``)."""
     entry: dict[str, Any] = {
+        "build_id": BUILD_ID,
         "title": name.title(),
         "profile": name,
         "notebook": f"notebooks/02-{name}.ipynb",
@@ -112,14 +111,27 @@ def report_entry(name: str, **changes: Any) -> dict[str, Any]:
     return entry
 
 
-def write_manifest(reports_dir: Path, reports: dict[str, Any], build_id: str = BUILD_ID) -> None:
-    manifest = {
+def manifest_data(reports: dict[str, Any], build_id: str = BUILD_ID) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
         "build_id": build_id,
         "built_at": "2026-11-26T10:15:00+00:00",
         "git_commit": "abc123def4567890",
+        "config": "reports.yaml",
         "reports": reports,
     }
-    (reports_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def write_manifest(reports_dir: Path, reports: dict[str, Any], build_id: str = BUILD_ID) -> None:
+    """Write a manifest through its typed model, as the build does."""
+    write_model(
+        Manifest.model_validate(manifest_data(reports, build_id)), reports_dir / "manifest.json"
+    )
+
+
+def write_raw_manifest(reports_dir: Path, data: dict[str, Any]) -> None:
+    """Write a manifest as given, valid or not."""
+    (reports_dir / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
 
 
 @dataclass
@@ -304,11 +316,13 @@ def test_sends_message_with_figures_and_pdfs(
     for shown in TELECOM_SHOWN:
         assert shown in text
         assert shown in html
-    assert "Annual savings: EUR 1,234,567" in text
-    assert "Net present value: EUR -2,345,679" in text
+    assert "Scenario: Full automation" in text
+    assert "Verdict: does not pay" in text
+    assert "Annual savings: EUR 1.23 million" in text
+    assert "Net present value: -EUR 2.35 million" in text
     assert "Break-even switch conversion: 6.2%" in text
     assert "5.9%" not in text and "5.9%" not in html
-    assert "Probability of a loss (NPV < 0): 31.4%" in text
+    assert "Chance of a loss (NPV < 0): 31%" in text
     assert TELECOM_TITLE in text  # plain text is not HTML: shown as it is
     assert "&lt;b&gt;&quot;savings&quot;&lt;/b&gt; &amp; loyalty" in html
     assert "<b>" not in html
@@ -407,11 +421,13 @@ def test_only_reports_not_yet_sent_are_mailed(
 ) -> None:
     use_server(monkeypatch, smtp_server.port)
     assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 0
-    # A new build rebuilt evidence only; telecom is up to date (its files from the old build).
+    # A new build rebuilt evidence only; telecom is up to date: its entry keeps the build
+    # that made its files.
+    newer = "20261127T080000Z-99999999"
     manifest = json.loads((reports.dir / "manifest.json").read_text(encoding="utf-8"))
     reports_data = manifest["reports"]
-    reports_data["telecom"] |= {"status": "up-to-date", "build_id": BUILD_ID}
-    write_manifest(reports.dir, reports_data, build_id="20261127T080000Z-99999999")
+    reports_data["evidence"] |= {"build_id": newer}
+    write_manifest(reports.dir, reports_data, build_id=newer)
     assert run_cli(reports, "--to", "ana@example.com", "--to", "bo@example.org") == 0
     # ana needs evidence only, bo needs both: two messages.
     by_rcpt = {
@@ -804,49 +820,93 @@ def test_bad_recipient_is_a_usage_error(
 
 
 def test_manifest_problems_are_all_listed(reports: Reports) -> None:
+    data = manifest_data(
+        {
+            "telecom": report_entry(
+                "telecom",
+                headline=TELECOM_HEADLINE | {"npv": "lots", "p_loss": 1.5,
+                                             "break_even_conversion_npv": "six"},
+            ),
+            "evidence": report_entry("evidence", status="done"),
+        }
+    )  # fmt: skip
+    write_raw_manifest(reports.dir, data)
+    with pytest.raises(ManifestError) as info:
+        load_manifest(reports.dir)
+    message = str(info.value)
+    assert "manifest.json: " in message and "problem(s)" in message
+    for where in ("telecom.headline.npv", "telecom.headline.p_loss",
+                  "telecom.headline.break_even_conversion_npv", "evidence.status"):  # fmt: skip
+        assert f"reports.{where}: " in message
+    assert "rebuild" in message
+    assert info.value.exit_code == 2
+
+
+def test_manifest_pdf_outside_the_reports_directory_is_refused(reports: Reports) -> None:
     write_manifest(
         reports.dir,
         {
-            "telecom": report_entry(
-                "telecom", headline=TELECOM_HEADLINE | {"npv": "lots", "p_loss": 1.5}
-            ),
             "evil": report_entry("evil", outputs={"pdf": "../../etc/passwd"}),
-            "untitled": report_entry("untitled", title=""),
+            "abs": report_entry("abs", outputs={"pdf": "/etc/passwd"}),
         },
     )
     with pytest.raises(ManifestError) as info:
         load_manifest(reports.dir)
-    message = str(info.value)
-    assert "reports.telecom.headline.npv: expected a number, got 'lots'" in message
-    assert "reports.telecom.headline.p_loss: expected a probability 0..1" in message
-    assert "reports.evil.outputs.pdf: '../../etc/passwd' points outside" in message
-    assert "reports.untitled.title" in message
-    assert info.value.exit_code == 2
+    assert "reports.evil.outputs.pdf: '../../etc/passwd' points outside" in str(info.value)
+    assert "reports.abs.outputs.pdf: '/etc/passwd' points outside" in str(info.value)
 
 
-def test_manifest_without_the_horizon_break_even_shows_the_annual_one(reports: Reports) -> None:
-    older = {k: v for k, v in TELECOM_HEADLINE.items() if k != "break_even_conversion_npv"}
-    write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=older)})
+@pytest.mark.parametrize(
+    ("version", "age"),
+    [(None, "an older layout"), (0, "an older layout"), (2, "an unknown layout")],
+)
+def test_manifest_of_another_version_says_to_rebuild(
+    version: int | None, age: str, reports: Reports, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = manifest_data({"telecom": report_entry("telecom", headline=TELECOM_HEADLINE)})
+    if version is None:
+        del data["schema_version"]
+    else:
+        data["schema_version"] = version
+    write_raw_manifest(reports.dir, data)
+    assert run_cli(reports, "--to", "a@b.test", "--dry-run", str(reports.dir / "m.eml")) == 2
+    err = capsys.readouterr().err
+    assert f"schema_version {version!r}, {age}" in err
+    assert "rebuild the reports (cxtradeoff build --force)" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"break_even_conversion_npv": None, "break_even_conversion": None},  # no exposure
+        {"break_even_conversion_npv": 1.4, "npv": 5e6},  # always pays
+        {"break_even_conversion_npv": -0.2, "annual_savings": -1e5},  # never pays
+        {"p_loss": None, "currency": "USD", "scenario": "hybrid"},
+        {"p_loss": 0.001, "npv": 870_000.0},
+    ],
+)
+def test_the_email_words_each_figure_as_the_formatting_module_does(
+    changes: dict[str, Any], reports: Reports
+) -> None:
+    """The same number reads the same in the e-mail as in the report and on the landing page."""
+    headline = TELECOM_HEADLINE | changes
+    write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=headline)})
     manifest = load_manifest(reports.dir)
-    headline = manifest.reports["telecom"].headline
-    assert headline is not None and headline.break_even_shown == 0.0591
-    text = render_text(manifest, [manifest.reports["telecom"]])
-    assert "Break-even switch conversion: 5.9%" in text
-
-
-def test_horizon_break_even_null_means_no_break_even(reports: Reports) -> None:
-    nobody = TELECOM_HEADLINE | {"break_even_conversion": None, "break_even_conversion_npv": None}
-    write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=nobody)})
-    manifest = load_manifest(reports.dir)
-    text = render_text(manifest, [manifest.reports["telecom"]])
-    assert "Break-even switch conversion: none (no customer is exposed" in text
-
-
-def test_a_bad_horizon_break_even_is_named(reports: Reports) -> None:
-    bad = TELECOM_HEADLINE | {"break_even_conversion_npv": "six"}
-    write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=bad)})
-    with pytest.raises(ManifestError, match=r"headline\.break_even_conversion_npv: expected a"):
-        load_manifest(reports.dir)
+    attach, _ = select_reports(manifest, reports.dir, names=["telecom"])
+    text = render_text(manifest, attach)
+    currency = headline["currency"]
+    for line in (
+        f"Scenario: {formatting.scenario_title(headline['scenario'])}",
+        f"Verdict: {formatting.verdict(headline['npv'])}",
+        f"Annual savings: {formatting.money(headline['annual_savings'], currency)}",
+        f"Net present value: {formatting.money(headline['npv'], currency)}",
+        "Break-even switch conversion: "
+        + formatting.break_even_words(headline["break_even_conversion_npv"]),
+        f"Chance of a loss (NPV < 0): {formatting.chance(headline['p_loss'])}",
+    ):
+        assert f"  {line}\n" in text
 
 
 def test_missing_manifest_is_a_clear_error(
@@ -863,27 +923,6 @@ def test_corrupt_sent_log_names_the_line(reports: Reports) -> None:
                    encoding="utf-8")  # fmt: skip
     with pytest.raises(SentLogError, match="line 2"):
         read_sent_log(log)
-
-
-# ---------------------------------------------------------------------- formatting
-
-
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [(1234567.4, "EUR 1,234,567"), (-0.4, "EUR 0"), (-2500.5, "EUR -2,500"),
-     (float("nan"), "not available")],
-)  # fmt: skip
-def test_format_money(value: float, shown: str) -> None:
-    assert format_money(value, "EUR") == shown
-
-
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [(0.059, "5.9%"), (None, "none (no customer is exposed"), (-0.2, "none (the savings"),
-     (1.7, "above 100%")],
-)  # fmt: skip
-def test_format_break_even(value: float | None, shown: str) -> None:
-    assert format_break_even(value).startswith(shown)
 
 
 def test_attachment_filename_is_safe() -> None:

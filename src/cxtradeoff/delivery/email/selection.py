@@ -1,258 +1,115 @@
-"""Which reports of the last build can be attached: ``manifest.json`` read and checked.
+"""Which reports of the last build can be attached, and why the others cannot.
 
-A report's build is the one that made its files: a report left up to date by a later
-build keeps its older id. A report asked for by name is never silently left out.
+The build's ``manifest.json`` is read through its typed model
+(:func:`cxtradeoff.contracts.load_manifest`); this module only adds what an e-mail
+needs on top of it: the PDF on disk, inside the reports directory, and a reason for
+each report that cannot be sent. A report's build is the one that made its files: a
+report left up to date by a later build keeps its older id. A report asked for by name
+is never silently left out.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cxtradeoff.errors import ManifestError, ReportUnavailableError
+from cxtradeoff import contracts
+from cxtradeoff.contracts import Manifest, ReportEntry
+from cxtradeoff.errors import DataValidationError, ManifestError, ReportUnavailableError
 
 #: name of the build's manifest inside the reports directory
 MANIFEST_NAME = "manifest.json"
-#: report statuses whose PDF belongs to the build described by the manifest
-DELIVERABLE_STATUSES = frozenset({"ok", "up-to-date"})
 
 
 @dataclass(frozen=True)
-class Headline:
-    """A report's headline numbers, as the build wrote them.
-
-    ``break_even_conversion`` is the model contract's annual break-even;
-    ``break_even_conversion_npv`` (absent from older manifests) is where NPV over the
-    horizon is 0, one-off costs included: the one the message shows when present.
-    """
-
-    scenario: str
-    currency: str
-    annual_savings: float
-    npv: float
-    break_even_conversion: float | None
-    p_loss: float | None
-    break_even_conversion_npv: float | None = None
-    has_break_even_npv: bool = False
-
-    @property
-    def break_even_shown(self) -> float | None:
-        """The break-even the message shows: the NPV one when the manifest has it."""
-        if self.has_break_even_npv:
-            return self.break_even_conversion_npv
-        return self.break_even_conversion
-
-
-@dataclass(frozen=True)
-class ReportEntry:
-    """One report of the manifest."""
+class Attachment:
+    """A report that can be sent: its manifest entry, its build and its PDF."""
 
     name: str
-    title: str
-    profile: str | None
-    status: str
+    entry: ReportEntry
     build_id: str  # the build that made this report's files (older when up to date)
-    pdf: Path | None  # absolute, inside the reports directory
-    headline: Headline | None
-    error: str | None
-    display_name: str | None = None  # the company profile's readable name
-
-    @property
-    def unavailable_reason(self) -> str | None:
-        """Why this report cannot be attached, or None when it can."""
-        if self.status not in DELIVERABLE_STATUSES:
-            reason = f"status {self.status!r}"
-            if self.error:
-                first = str(self.error).strip().splitlines()
-                reason += f": {first[0][:200]}" if first else ""
-            return reason
-        if self.pdf is None:
-            return "no PDF was produced"
-        if not self.pdf.is_file():
-            return f"PDF {self.pdf.name} is missing from the reports directory"
-        with self.pdf.open("rb") as fh:
-            if fh.read(5) != b"%PDF-":
-                return f"{self.pdf.name} is not a PDF file"
-        return None
+    pdf: Path  # absolute, inside the reports directory, starts like a PDF
 
 
 @dataclass(frozen=True)
-class Manifest:
-    """The build described by ``manifest.json``."""
+class Unavailable:
+    """A report that cannot be sent, and why."""
 
-    path: Path
-    build_id: str
-    built_at: str
-    git_commit: str | None
-    reports: dict[str, ReportEntry]
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _parse_headline(where: str, data: object, problems: list[str]) -> Headline | None:
-    if data is None:
-        return None
-    if not isinstance(data, dict):
-        problems.append(f"{where}: expected an object or null, got {type(data).__name__}")
-        return None
-    before = len(problems)
-    for key in ("scenario", "currency"):
-        if not isinstance(data.get(key), str) or not data.get(key):
-            problems.append(f"{where}.{key}: expected a non-empty string, got {data.get(key)!r}")
-    for key in ("annual_savings", "npv"):
-        if not _is_number(data.get(key)):
-            problems.append(f"{where}.{key}: expected a number, got {data.get(key)!r}")
-    for key in ("break_even_conversion", "break_even_conversion_npv", "p_loss"):
-        if data.get(key) is not None and not _is_number(data.get(key)):
-            problems.append(f"{where}.{key}: expected a number or null, got {data.get(key)!r}")
-    if data.get("p_loss") is not None and _is_number(data["p_loss"]):
-        if not 0 <= data["p_loss"] <= 1:
-            problems.append(f"{where}.p_loss: expected a probability 0..1, got {data['p_loss']!r}")
-    if len(problems) > before:
-        return None
-    return Headline(
-        scenario=data["scenario"],
-        currency=data["currency"],
-        annual_savings=float(data["annual_savings"]),
-        npv=float(data["npv"]),
-        break_even_conversion=(
-            None
-            if data.get("break_even_conversion") is None
-            else float(data["break_even_conversion"])
-        ),
-        p_loss=None if data.get("p_loss") is None else float(data["p_loss"]),
-        break_even_conversion_npv=(
-            None
-            if data.get("break_even_conversion_npv") is None
-            else float(data["break_even_conversion_npv"])
-        ),
-        has_break_even_npv="break_even_conversion_npv" in data,
-    )
-
-
-def _parse_report(
-    name: str, data: object, reports_dir: Path, build_id: str, problems: list[str]
-) -> ReportEntry | None:
-    where = f"reports.{name}"
-    if not isinstance(data, dict):
-        problems.append(f"{where}: expected an object, got {type(data).__name__}")
-        return None
-    before = len(problems)
-    title = data.get("title")
-    if not isinstance(title, str) or not title.strip():
-        problems.append(f"{where}.title: expected a non-empty string, got {title!r}")
-    profile = data.get("profile")
-    if profile is not None and not isinstance(profile, str):
-        problems.append(f"{where}.profile: expected a string or null, got {profile!r}")
-    display_name = data.get("display_name")
-    if display_name is not None and not isinstance(display_name, str):
-        problems.append(f"{where}.display_name: expected a string or null, got {display_name!r}")
-    status = data.get("status")
-    if not isinstance(status, str):
-        problems.append(f"{where}.status: expected a string, got {status!r}")
-    own_build = data.get("build_id")
-    if own_build is not None and (not isinstance(own_build, str) or not own_build.strip()):
-        problems.append(f"{where}.build_id: expected a non-empty string or null, got {own_build!r}")
-    outputs = data.get("outputs")
-    pdf: Path | None = None
-    if not isinstance(outputs, dict):
-        problems.append(f"{where}.outputs: expected an object, got {outputs!r}")
-    elif outputs.get("pdf") is not None:
-        rel = outputs["pdf"]
-        if not isinstance(rel, str) or not rel:
-            problems.append(f"{where}.outputs.pdf: expected a relative path or null, got {rel!r}")
-        else:
-            root = reports_dir.resolve()
-            candidate = (root / rel).resolve()
-            # A manifest must not make us attach a file from elsewhere on the disk.
-            if Path(rel).is_absolute() or not candidate.is_relative_to(root):
-                problems.append(
-                    f"{where}.outputs.pdf: {rel!r} points outside the reports directory"
-                )
-            else:
-                pdf = candidate
-    headline = _parse_headline(f"{where}.headline", data.get("headline"), problems)
-    error = data.get("error")
-    if len(problems) > before:
-        return None
-    return ReportEntry(
-        name=name,
-        title=str(title).strip(),
-        profile=profile,
-        status=str(status),
-        build_id=own_build.strip() if own_build else build_id,
-        pdf=pdf,
-        headline=headline,
-        error=None if error is None else str(error),
-        display_name=display_name,
-    )
+    name: str
+    entry: ReportEntry
+    reason: str
 
 
 def load_manifest(reports_dir: Path) -> Manifest:
-    """Read and check ``manifest.json`` of a reports directory.
+    """Read ``manifest.json`` of a reports directory through its typed model.
 
-    Only the fields this module uses are checked; unknown fields are ignored.
+    Every ``outputs.pdf`` must lie inside the reports directory: a manifest must not make
+    the e-mail attach a file from elsewhere on the disk.
 
     Raises
     ------
     ManifestError
-        The file is missing, not JSON, or breaks the contract; every problem is listed
-        with its key path (``reports.telecom.headline.npv: expected a number``).
+        The file is missing, of another version, breaks the contract, or points outside
+        the reports directory; every problem is listed with its key path.
     """
     path = Path(reports_dir) / MANIFEST_NAME
-    if not path.is_file():
-        raise ManifestError(path, ["no manifest: build the reports first (cxtradeoff build)"])
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ManifestError(path, [f"not valid JSON: {exc}"]) from None
-    problems: list[str] = []
-    if not isinstance(document, dict):
-        raise ManifestError(path, [f"expected a JSON object, got {type(document).__name__}"])
-    build_id = document.get("build_id")
-    if not isinstance(build_id, str) or not build_id.strip():
-        problems.append(f"build_id: expected a non-empty string, got {build_id!r}")
-    built_at = document.get("built_at")
-    if not isinstance(built_at, str):
-        problems.append(f"built_at: expected a date-time string, got {built_at!r}")
-    git_commit = document.get("git_commit")
-    if git_commit is not None and not isinstance(git_commit, str):
-        problems.append(f"git_commit: expected a string or null, got {git_commit!r}")
-    reports_data = document.get("reports")
-    reports: dict[str, ReportEntry] = {}
-    if not isinstance(reports_data, dict):
-        problems.append(f"reports: expected an object of reports by name, got {reports_data!r}")
-    else:
-        for name, data in reports_data.items():
-            entry = _parse_report(
-                str(name), data, Path(reports_dir), str(build_id).strip(), problems
-            )
-            if entry is not None:
-                reports[entry.name] = entry
-    if problems:
-        raise ManifestError(path, problems)
-    return Manifest(
-        path=path,
-        build_id=str(build_id).strip(),
-        built_at=str(built_at),
-        git_commit=git_commit,
-        reports=reports,
-    )
+        manifest = contracts.load_manifest(path)
+    except DataValidationError as exc:
+        raise ManifestError(exc.path, exc.problems) from None
+    outside = [
+        f"reports.{name}.outputs.pdf: {pdf!r} points outside the reports directory"
+        for name, entry in manifest.reports.items()
+        if (pdf := entry.outputs.get("pdf")) is not None and _inside(reports_dir, pdf) is None
+    ]
+    if outside:
+        raise ManifestError(path, outside)
+    return manifest
+
+
+def _inside(reports_dir: Path, relative: str) -> Path | None:
+    """The absolute path of ``relative`` when it lies inside ``reports_dir``, else None."""
+    root = Path(reports_dir).resolve()
+    candidate = (root / relative).resolve()
+    if not relative or Path(relative).is_absolute() or not candidate.is_relative_to(root):
+        return None
+    return candidate
+
+
+def classify(name: str, entry: ReportEntry, reports_dir: Path) -> Attachment | Unavailable:
+    """A report of the manifest as attachable, or unavailable with the reason."""
+    if entry.status != "ok":
+        first = (entry.error or "").strip().splitlines()
+        reason = f"status {entry.status!r}" + (f": {first[0][:200]}" if first else "")
+        return Unavailable(name, entry, reason)
+    if entry.build_id is None:
+        return Unavailable(name, entry, "the manifest does not name the build that made it")
+    relative = entry.outputs.get("pdf")
+    if relative is None:
+        return Unavailable(name, entry, "no PDF was produced")
+    pdf = _inside(reports_dir, relative)
+    if pdf is None:
+        return Unavailable(name, entry, f"PDF {relative!r} is outside the reports directory")
+    if not pdf.is_file():
+        return Unavailable(name, entry, f"PDF {pdf.name} is missing from the reports directory")
+    with pdf.open("rb") as fh:
+        if fh.read(5) != b"%PDF-":
+            return Unavailable(name, entry, f"{pdf.name} is not a PDF file")
+    return Attachment(name, entry, entry.build_id, pdf)
 
 
 def select_reports(
-    manifest: Manifest, *, names: Sequence[str] | None
-) -> tuple[list[ReportEntry], list[tuple[ReportEntry, str]]]:
+    manifest: Manifest, reports_dir: Path, *, names: Sequence[str] | None
+) -> tuple[list[Attachment], list[Unavailable]]:
     """Choose the reports to attach.
 
     Parameters
     ----------
     manifest
-        The build.
+        The build (:func:`load_manifest`).
+    reports_dir
+        The folder holding the manifest and the PDFs.
     names
         Reports asked for by name, or None for all of them.
 
@@ -269,32 +126,29 @@ def select_reports(
         report asked for by name is never silently left out. Also when nothing at all
         can be attached.
     """
+    where = Path(reports_dir) / MANIFEST_NAME
+    classified = [classify(n, e, reports_dir) for n, e in manifest.reports.items()]
+    attach = [c for c in classified if isinstance(c, Attachment)]
+    unavailable = [c for c in classified if isinstance(c, Unavailable)]
     if names is not None:
         unknown = [n for n in names if n not in manifest.reports]
         if unknown:
             raise ReportUnavailableError(
-                f"unknown report(s) {', '.join(map(repr, unknown))} in {manifest.path}; "
+                f"unknown report(s) {', '.join(map(repr, unknown))} in {where}; "
                 f"known: {', '.join(manifest.reports) or 'none'}"
             )
-        chosen = [manifest.reports[n] for n in dict.fromkeys(names)]
-        refused = [(r, r.unavailable_reason) for r in chosen if r.unavailable_reason]
+        wanted = list(dict.fromkeys(names))
+        refused = [u for u in unavailable if u.name in wanted]
         if refused:
-            details = "; ".join(f"{r.name}: {why}" for r, why in refused)
+            details = "; ".join(f"{u.name}: {u.reason}" for u in refused)
             raise ReportUnavailableError(
                 f"cannot send report(s) of build {manifest.build_id} ({details}); "
                 "rebuild them, or leave them out"
             )
-        return chosen, []
-    attach: list[ReportEntry] = []
-    unavailable: list[tuple[ReportEntry, str]] = []
-    for report in manifest.reports.values():
-        reason = report.unavailable_reason
-        if reason is None:
-            attach.append(report)
-        else:
-            unavailable.append((report, reason))
+        by_name = {a.name: a for a in attach}
+        return [by_name[n] for n in wanted], []
     if not attach:
-        details = "; ".join(f"{r.name}: {why}" for r, why in unavailable) or "it lists none"
+        details = "; ".join(f"{u.name}: {u.reason}" for u in unavailable) or "it lists none"
         raise ReportUnavailableError(
             f"no report of build {manifest.build_id} can be sent ({details})"
         )

@@ -15,9 +15,15 @@ from pathlib import Path
 
 from filelock import Timeout
 
+from cxtradeoff.contracts import Manifest
 from cxtradeoff.delivery.email.addresses import parse_recipients
 from cxtradeoff.delivery.email.message import attachment_filename, build_message, message_bytes
-from cxtradeoff.delivery.email.selection import Manifest, ReportEntry, load_manifest, select_reports
+from cxtradeoff.delivery.email.selection import (
+    Attachment,
+    Unavailable,
+    load_manifest,
+    select_reports,
+)
 from cxtradeoff.delivery.email.sentlog import (
     append_sent_log,
     read_sent_log,
@@ -105,10 +111,10 @@ def plan_groups(
 
 def prepare(
     reports_dir: Path, *, report_names: Sequence[str] | None
-) -> tuple[Manifest, list[ReportEntry], list[tuple[ReportEntry, str]]]:
+) -> tuple[Manifest, list[Attachment], list[Unavailable]]:
     """Load the manifest and choose the reports (see :func:`select_reports`)."""
     manifest = load_manifest(reports_dir)
-    attach, unavailable = select_reports(manifest, names=report_names)
+    attach, unavailable = select_reports(manifest, reports_dir, names=report_names)
     return manifest, attach, unavailable
 
 
@@ -170,7 +176,7 @@ def send_reports(
     summary = SendSummary(
         build_id=manifest.build_id,
         reports=names,
-        unavailable=[(r.name, why) for r, why in unavailable],
+        unavailable=[(u.name, u.reason) for u in unavailable],
     )
     log_path = sent_log_path(reports_dir)
     try:
