@@ -263,10 +263,16 @@ def retry_notices(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 def sent_log(reports: Reports) -> list[dict[str, Any]]:
+    """The sent log's lines, parsed."""
     path = reports.dir / SENT_LOG_NAME
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def log_states(reports: Reports) -> list[tuple[str, str, str]]:
+    """(state, report, recipient) of every line of the sent log, in order."""
+    return [(e["state"], e["report"], e["recipient"]) for e in sent_log(reports)]
 
 
 def body(msg: EmailMessage, subtype: str) -> str:
@@ -392,10 +398,12 @@ def test_sent_log_stops_second_send_and_resend_sends_again(
     args = ("--to", "ana@example.com", "--report", "telecom")
     assert run_cli(reports, *args) == 0
     log = sent_log(reports)
-    assert [(e["build_id"], e["report"], e["recipient"]) for e in log] == [
-        (BUILD_ID, "telecom", "ana@example.com")
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),  # reserved before the message went
+        ("sent", "telecom", "ana@example.com"),  # confirmed once the server took it
     ]
-    assert log[0]["message_id"] == smtp_server.handler.message()["Message-ID"]
+    assert {e["build_id"] for e in log} == {BUILD_ID}
+    assert {e["message_id"] for e in log} == {smtp_server.handler.message()["Message-ID"]}
     capsys.readouterr()
 
     # Same build, same person (address case differs): skipped, nothing sent.
@@ -413,7 +421,7 @@ def test_sent_log_stops_second_send_and_resend_sends_again(
     assert run_cli(reports, *args, "--resend") == 0
     assert len(smtp_server.handler.envelopes) == 3
     assert smtp_server.handler.envelopes[-1].rcpt_tos == ["ana@example.com"]
-    assert len(sent_log(reports)) == 3
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "sent"] * 3
 
 
 def test_only_reports_not_yet_sent_are_mailed(
@@ -454,7 +462,13 @@ def test_refused_recipient_is_reported_and_not_logged(
     assert code == EXIT_DELIVERY == 4
     assert "gone@example.com (550 5.1.1 no such mailbox); not sent" in captured.err
     assert "Sent build" in captured.out and "ana@example.com" in captured.out
-    assert [e["recipient"] for e in sent_log(reports)] == ["ana@example.com"]
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),
+        ("sending", "telecom", "gone@example.com"),
+        ("sent", "telecom", "ana@example.com"),
+        ("failed", "telecom", "gone@example.com"),
+    ]
+    assert sent_log(reports)[-1]["reason"] == "refused: 550 5.1.1 no such mailbox"
     assert smtp_server.handler.envelopes[0].rcpt_tos == ["ana@example.com"]
     assert retry_notices(caplog) == []  # a 5xx refusal is not retried
 
@@ -469,7 +483,11 @@ def test_all_recipients_refused(
     use_server(monkeypatch, smtp_server.port)
     assert run_cli(reports, "--to", "gone@example.com", "--report", "telecom") == 4
     assert "gone@example.com (550" in capsys.readouterr().err
-    assert sent_log(reports) == []
+    assert log_states(reports) == [
+        ("sending", "telecom", "gone@example.com"),
+        ("failed", "telecom", "gone@example.com"),
+    ]
+    assert smtp_server.handler.envelopes == []
 
 
 def test_recipient_temporarily_refused_is_retried(
@@ -522,7 +540,12 @@ def test_server_down_bounded_retries_then_clear_error(
         "attempt 2 of 3 failed",
     ]
     assert all(r.levelno == logging.WARNING for r in notices)
-    assert sent_log(reports) == []
+    # Nothing was delivered: the reservation is released, and the next run sends it.
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),
+        ("failed", "telecom", "ana@example.com"),
+    ]
+    assert "gave up after 3 attempt(s)" in sent_log(reports)[-1]["reason"]
 
 
 def test_backoff_doubles_and_is_bounded(free_port: Callable[[], int]) -> None:
@@ -531,12 +554,13 @@ def test_backoff_doubles_and_is_bounded(free_port: Callable[[], int]) -> None:
         host="127.0.0.1", port=free_port(), security="none", sender=SENDER,
         attempts=4, retry_delay=0.5,
     )  # fmt: skip
-    with pytest.raises(DeliveryError) as info:
-        deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings,
-                        sleep=delays.append)  # fmt: skip
+    result = deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings,
+                     sleep=delays.append)  # fmt: skip
     assert delays == [0.5, 1.0, 2.0]
-    assert info.value.attempts == 4 and info.value.transient
-    assert info.value.exit_code == 4
+    assert result.accepted == () and result.unknown == ()
+    assert isinstance(result.failure, DeliveryError)
+    assert result.failure.attempts == 4 and result.failure.transient
+    assert result.failure.exit_code == 4
 
 
 def test_permanent_550_is_not_retried(
@@ -552,26 +576,42 @@ def test_permanent_550_is_not_retried(
     err = capsys.readouterr().err
     assert "550 5.7.1 message refused by policy" in err and "not retried" in err
     assert smtp_server.handler.data_calls == 1
+    assert smtp_server.handler.envelopes == []
     assert retry_notices(caplog) == []
-    assert sent_log(reports) == []
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "failed"]
 
 
-@pytest.mark.parametrize("reply", ["421 4.3.2 service shutting down", "451 4.3.0 try again later"])
-def test_transient_answer_then_success_is_retried_and_sent(
+@pytest.mark.parametrize(
+    ("stage", "reply"),
+    [
+        ("MAIL", "451 4.3.0 try again later"),
+        ("end of DATA", "421 4.3.2 service shutting down"),
+        ("end of DATA", "451 4.3.0 try again later"),
+    ],
+)
+def test_a_transient_answer_before_acceptance_is_retried_and_sent(
+    stage: str,
     reply: str,
     reports: Reports,
     smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    smtp_server.handler.data_replies = [reply]
+    """A 4xx answer is the server saying it did not take the message: retrying is safe."""
+    handler = smtp_server.handler
+    if stage == "MAIL":
+        handler.mail_replies = [reply]
+    else:
+        handler.data_replies = [reply]
     use_server(monkeypatch, smtp_server.port, attempts=3)
     assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 0
-    assert smtp_server.handler.data_calls == 2
-    assert len(smtp_server.handler.envelopes) == 1
+    assert "Sent build" in capsys.readouterr().out
+    assert len(handler.envelopes) == 1
+    assert handler.data_calls == (1 if stage == "MAIL" else 2)
     notices = retry_notices(caplog)
     assert len(notices) == 1 and reply.split()[0] in notices[0].getMessage()
-    assert len(sent_log(reports)) == 1
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "sent"]
 
 
 def test_transient_answers_exhaust_the_attempts(
@@ -586,6 +626,7 @@ def test_transient_answers_exhaust_the_attempts(
     assert "gave up after 2 attempt(s); last error: server 127.0.0.1" in capsys.readouterr().err
     assert smtp_server.handler.data_calls == 2
     assert smtp_server.handler.envelopes == []
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "failed"]
 
 
 # --------------------------------------------------------------------- TLS, login
@@ -646,13 +687,14 @@ def test_wrong_password_stops_at_once(
     assert "not retried" in captured.err
     assert retry_notices(caplog) == []
     assert starttls_server.handler.data_calls == 0
-    assert sent_log(reports) == []
-    assert_no_password(captured.out, captured.err, caplog.text)
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "failed"]
+    log_text = (reports.dir / SENT_LOG_NAME).read_text(encoding="utf-8")
+    assert_no_password(captured.out, captured.err, caplog.text, log_text)
 
     settings = load_smtp_settings(environ=dict(os.environ))
-    with pytest.raises(SmtpAuthenticationError) as info:
-        deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings)
-    assert info.value.attempts == 1 and not info.value.transient
+    result = deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings)
+    assert isinstance(result.failure, SmtpAuthenticationError)
+    assert result.failure.attempts == 1 and not result.failure.transient
 
 
 def test_untrusted_certificate_is_refused_not_ignored(

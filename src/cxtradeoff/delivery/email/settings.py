@@ -38,9 +38,13 @@ SETTING_KEYS = (
     "from",
     "cafile",
     "timeout",
+    "data_timeout",
     "attempts",
     "retry_delay",
 )
+#: seconds to wait for the server's answer to the end of a message: RFC 5321, 4.5.3.2.6
+#: ("DATA Termination: 10 minutes"); scanning a few MB of PDFs may take the server a while
+RFC5321_DATA_TERMINATION_TIMEOUT = 600.0
 #: sender used by a dry run when no ``from`` setting is given
 DRY_RUN_SENDER = "cxtradeoff@localhost"
 
@@ -64,7 +68,12 @@ class SmtpSettings:
         PEM file of certificate authorities to trust in addition to the system ones
         (for a private or self-signed server certificate).
     timeout : float
-        Seconds before a silent server counts as a transient failure.
+        Seconds before a silent server counts as a transient failure, for every step
+        but the answer to the end of the message.
+    data_timeout : float
+        Seconds to wait for the answer to the end of the message (the final dot),
+        10 minutes by default as RFC 5321 says. No answer by then is an unknown outcome:
+        the message may have been delivered, so it is never retried blindly.
     attempts : int
         Connection attempts in all, at least 1.
     retry_delay : float
@@ -79,6 +88,7 @@ class SmtpSettings:
     password: str | None = field(default=None, repr=False)
     cafile: Path | None = None
     timeout: float = 30.0
+    data_timeout: float = RFC5321_DATA_TERMINATION_TIMEOUT
     attempts: int = 4
     retry_delay: float = 2.0
 
@@ -242,6 +252,11 @@ def parse_smtp_settings(raw: Mapping[str, _RawSetting]) -> SmtpSettings:
         if "timeout" in raw
         else SmtpSettings.timeout
     )
+    data_timeout = (
+        _float_setting(raw["data_timeout"], low=0.1, high=3600, what="seconds")
+        if "data_timeout" in raw
+        else SmtpSettings.data_timeout
+    )
     attempts = (
         _int_setting(raw["attempts"], low=1, high=20, what="the number of attempts")
         if "attempts" in raw
@@ -261,6 +276,7 @@ def parse_smtp_settings(raw: Mapping[str, _RawSetting]) -> SmtpSettings:
         password=password,
         cafile=cafile,
         timeout=timeout,
+        data_timeout=data_timeout,
         attempts=attempts,
         retry_delay=retry_delay,
     )

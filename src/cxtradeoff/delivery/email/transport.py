@@ -10,6 +10,7 @@ a message or a log record.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import socket
 import ssl
@@ -35,11 +36,22 @@ class DeliveryResult:
         Recipient -> (SMTP code, server's reply) for those it refused.
     attempts : int
         Connections made.
+    unknown : tuple of str
+        Recipients of a message that reached the server in full but whose answer never
+        came: it may have been delivered to them. Never retried.
+    unknown_reason : str or None
+        What happened to that answer (time-out, connection lost).
+    failure : DeliveryError or None
+        Why the recipients neither accepted, refused nor unknown were not sent (a
+        permanent failure, or the retries ran out).
     """
 
     accepted: tuple[str, ...]
     refused: dict[str, tuple[int, str]]
     attempts: int
+    unknown: tuple[str, ...] = ()
+    unknown_reason: str | None = None
+    failure: DeliveryError | None = None
 
 
 def _one_line(text: str) -> str:
@@ -153,6 +165,76 @@ def _close_quietly(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
+class _OutcomeUnknown(Exception):
+    """Internal: the whole message went out but the server's answer to it never came."""
+
+    def __init__(self, *, timed_out: bool) -> None:
+        super().__init__("timed out" if timed_out else "connection lost")
+        self.timed_out = timed_out
+
+
+def _transaction(
+    smtp: smtplib.SMTP,
+    sender: str,
+    recipients: Sequence[str],
+    data: bytes,
+    *,
+    data_timeout: float,
+) -> dict[str, tuple[int, bytes]]:
+    """MAIL, RCPT and DATA as :meth:`smtplib.SMTP.sendmail` does them, apart from the end.
+
+    Everything up to the final dot is ``sendmail``'s: a failure there means the server
+    has not taken the message, and the caller may retry. After the final dot the answer
+    is awaited for ``data_timeout`` seconds (RFC 5321: 10 minutes); a time-out or a lost
+    connection then raises :class:`_OutcomeUnknown`, never a retryable error, because the
+    server may have delivered the message.
+
+    Returns
+    -------
+    dict
+        Recipients the server refused at RCPT (address -> (code, reply)).
+    """
+    smtp.ehlo_or_helo_if_needed()
+    options = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+    code, reply = smtp.mail(sender, options)
+    if code != 250:
+        if code == 421:
+            smtp.close()
+        else:
+            smtp.rset()
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused: dict[str, tuple[int, bytes]] = {}
+    for rcpt in recipients:
+        code, reply = smtp.rcpt(rcpt)
+        if code not in (250, 251):
+            refused[rcpt] = (code, reply)
+        if code == 421:
+            smtp.close()
+            raise smtplib.SMTPRecipientsRefused(refused)
+    if len(refused) == len(recipients):
+        smtp.rset()
+        raise smtplib.SMTPRecipientsRefused(refused)
+    code, reply = smtp.docmd("data")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    payload = re.sub(rb"(?m)^\.", b"..", data)  # dot-stuffing (RFC 5321, 4.5.2)
+    if not payload.endswith(b"\r\n"):
+        payload += b"\r\n"
+    smtp.send(payload + b".\r\n")  # a failure here: the final dot never went out
+    assert smtp.sock is not None  # send() would have raised
+    smtp.sock.settimeout(data_timeout)
+    try:
+        code, reply = smtp.getreply()
+    except (smtplib.SMTPException, OSError) as exc:
+        # getreply() turns a time-out into SMTPServerDisconnected, raised from it.
+        timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+        raise _OutcomeUnknown(timed_out=timed_out) from None
+    smtp.sock.settimeout(smtp.timeout)  # QUIT has the usual time-out again
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)
+    return refused
+
+
 def deliver(
     data: bytes,
     *,
@@ -161,10 +243,16 @@ def deliver(
     settings: SmtpSettings,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryResult:
-    """Send message bytes, retrying transient failures with exponential back-off.
+    """Send message bytes, retrying failures that leave the message surely undelivered.
 
-    A recipient counts as accepted only when the server's ``sendmail`` returned without
-    refusing it. Recipients refused with a 4xx code are retried; with 5xx, reported.
+    Failures before the end of the message (connection refused, time-outs, 4xx answers
+    to MAIL, RCPT or DATA, and a 4xx answer to the end of the message) are retried with
+    exponential back-off; permanent ones (5xx answers, a refused login, an untrusted
+    certificate) stop at once. When the server's answer to the end of the message does
+    not come within ``settings.data_timeout`` or the connection is lost while waiting
+    for it, the outcome is unknown: nothing more is tried, and the recipients concerned
+    are returned as ``unknown``. A recipient refused with 4xx at RCPT is retried in a
+    further message; with 5xx, reported.
 
     Parameters
     ----------
@@ -173,20 +261,16 @@ def deliver(
     sender, recipients
         Envelope addresses.
     settings
-        Server, security, login, ``attempts`` and ``retry_delay`` (doubled each retry).
+        Server, security, login, time-outs, ``attempts`` and ``retry_delay`` (doubled
+        before each further attempt).
     sleep
         Called with each back-off delay in seconds.
 
     Returns
     -------
     DeliveryResult
-
-    Raises
-    ------
-    SmtpAuthenticationError
-        The login was refused (no retry).
-    DeliveryError
-        A permanent failure (5xx, TLS), or transient failures on every attempt.
+        What became of each recipient; ``failure`` says what stopped delivery when not
+        every recipient was accepted or refused. Never raises for a delivery problem.
     """
     pending = list(recipients)
     accepted: list[str] = []
@@ -197,11 +281,22 @@ def deliver(
             smtp = _connect(settings)
             try:
                 try:
-                    bad = smtp.sendmail(sender, pending, data)
+                    bad = _transaction(
+                        smtp, sender, pending, data, data_timeout=settings.data_timeout
+                    )
                 except smtplib.SMTPRecipientsRefused as exc:
                     bad = exc.recipients
             finally:
                 _close_quietly(smtp)
+        except _OutcomeUnknown as exc:
+            where = f"{settings.host}:{settings.port}"
+            reason = (
+                f"no answer from {where} within {settings.data_timeout:g} s after the end of "
+                "the message"
+                if exc.timed_out
+                else f"{where} closed the connection before answering the end of the message"
+            )
+            return DeliveryResult(tuple(accepted), refused, attempt, tuple(pending), reason)
         except (smtplib.SMTPException, OSError) as exc:
             transient, last = _classify(exc, settings)
             last = _redact(last, settings.password)
@@ -211,11 +306,12 @@ def deliver(
                     if isinstance(exc, smtplib.SMTPAuthenticationError)
                     else DeliveryError
                 )
-                raise error(
+                failure = error(
                     f"not sent: {last} (permanent failure, not retried)",
                     attempts=attempt,
                     transient=False,
-                ) from None
+                )
+                return DeliveryResult(tuple(accepted), refused, attempt, failure=failure)
         else:
             replies = {
                 rcpt: (code, _redact(_one_line(msg.decode("utf-8", "replace")), settings.password))
@@ -243,8 +339,9 @@ def deliver(
                 delay,
             )
             sleep(delay)
-    raise DeliveryError(
+    failure = DeliveryError(
         f"not sent: gave up after {settings.attempts} attempt(s); last error: {last}",
         attempts=settings.attempts,
         transient=True,
     )
+    return DeliveryResult(tuple(accepted), refused, settings.attempts, failure=failure)
