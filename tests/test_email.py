@@ -6,13 +6,17 @@ expected in the message are the manifest's numbers, formatted as a reader sees t
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
 import os
+import resource
+import signal
 import ssl
 import subprocess
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -143,7 +147,11 @@ class Reports:
 @pytest.fixture
 def reports(tmp_path: Path) -> Reports:
     """telecom (ok, headline), evidence (ok, no headline), retail (failed, stale PDF)."""
-    directory = tmp_path / "reports"
+    return make_reports(tmp_path / "reports")
+
+
+def make_reports(directory: Path) -> Reports:
+    """The reports of :func:`reports`, in ``directory``."""
     directory.mkdir()
     pdfs = {name: make_pdf(directory / f"{name}.pdf", name) for name in ("telecom", "evidence")}
     make_pdf(directory / "retail.pdf", "retail from an older build")
@@ -232,6 +240,8 @@ def use_server(
     password: str = PASSWORD,
     cafile: Path | None = None,
     attempts: int = 3,
+    timeout: float = 10,
+    data_timeout: float | None = None,
 ) -> None:
     settings = {
         "HOST": "127.0.0.1",
@@ -240,8 +250,10 @@ def use_server(
         "FROM": SENDER,
         "ATTEMPTS": str(attempts),
         "RETRY_DELAY": "0.01",
-        "TIMEOUT": "10",
+        "TIMEOUT": str(timeout),
     }
+    if data_timeout is not None:
+        settings["DATA_TIMEOUT"] = str(data_timeout)
     if login:
         settings |= {"USER": USER, "PASSWORD": password}
     if cafile is not None:
@@ -798,6 +810,8 @@ def test_missing_config_file_is_fine_and_defaults_apply(tmp_path: Path) -> None:
     )
     assert (settings.port, settings.security, settings.user) == (587, "starttls", None)
     assert (settings.attempts, settings.retry_delay) == (4, 2.0)
+    # RFC 5321, 4.5.3.2: 10 minutes for the answer to the end of the message; 30 s otherwise.
+    assert (settings.timeout, settings.data_timeout) == (30.0, 600.0)
 
 
 @pytest.mark.parametrize(
@@ -814,6 +828,7 @@ def test_missing_config_file_is_fine_and_defaults_apply(tmp_path: Path) -> None:
         ({"ATTEMPTS": "0"}, "CXTRADEOFF_SMTP_ATTEMPTS='0': expected the number of attempts"),
         ({"RETRY_DELAY": "-1"}, "CXTRADEOFF_SMTP_RETRY_DELAY='-1'"),
         ({"TIMEOUT": "nan"}, "CXTRADEOFF_SMTP_TIMEOUT='nan'"),
+        ({"DATA_TIMEOUT": "0"}, "CXTRADEOFF_SMTP_DATA_TIMEOUT='0': expected seconds"),
     ],
 )
 def test_bad_settings_name_the_variable(
@@ -980,3 +995,331 @@ def test_a_held_sent_log_lock_is_a_clear_error(reports: Reports, smtp_server: An
         send_reports(reports_dir=reports.dir, recipients=["ana@example.com"],
                              report_names=None, settings=settings, lock_timeout=0.1)  # fmt: skip
     assert smtp_server.handler.data_calls == 0
+
+
+# ------------------------------------------------- exactly once: fault injection
+# Each case is made real: a server that stalls or hangs up after the final dot, a full
+# tmpfs, a file-size limit the kernel enforces, a kill -9. Each asserts what the server
+# received, the exit status, what was said on standard error, and the sent log.
+
+ARGS = ("--to", "ana@example.com", "--report", "telecom")
+CXTRADEOFF = Path(sys.executable).with_name("cxtradeoff")
+
+
+def assert_clean_error(err: str) -> None:
+    """One ``cxtradeoff email: error:`` line, no traceback."""
+    assert "Traceback" not in err
+    assert err.count("cxtradeoff email: error: ") == 1
+
+
+def no_temporaries(folder: Path) -> bool:
+    return not any(p.name.endswith(".tmp") for p in folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("after_data", "said"),
+    [
+        ("stall", "no answer from 127.0.0.1:{port} within 0.5 s after the end of the message"),
+        ("drop", "127.0.0.1:{port} closed the connection before answering the end of the message"),
+    ],
+)
+def test_no_answer_after_the_final_dot_is_possibly_sent_and_never_resent_blindly(
+    after_data: str,
+    said: str,
+    reports: Reports,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handler = smtp_server.handler
+    handler.after_data = after_data  # the server has the whole message, then says nothing
+    said = said.format(port=smtp_server.port)
+    use_server(monkeypatch, smtp_server.port, attempts=3, data_timeout=0.5)
+
+    assert run_cli(reports, *ARGS) == 4
+    err = capsys.readouterr().err
+    message_id = handler.message()["Message-ID"]
+    assert len(handler.envelopes) == 1 and handler.data_calls == 1  # received once, no retry
+    assert retry_notices(caplog) == []
+    assert (
+        f"Possibly sent, not retried: telecom of build {BUILD_ID} to ana@example.com "
+        f"(Message-ID {message_id}): {said}." in err
+    )
+    assert f"error: delivery outcome unknown for build {BUILD_ID}" in err
+    assert "recorded as 'possibly sent'" in err and "--resend only if it did not arrive" in err
+    assert_clean_error(err)
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),
+        ("possibly sent", "telecom", "ana@example.com"),
+    ]
+    assert {e["message_id"] for e in sent_log(reports)} == {message_id}
+    assert sent_log(reports)[-1]["reason"] == said
+
+    # The next run, with a server that answers at once: nothing sent again, and why.
+    handler.after_data = None
+    assert run_cli(reports, *ARGS) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"Not sent again, possibly sent by an earlier run: telecom of build {BUILD_ID} to "
+        f"ana@example.com (Message-ID {message_id}): {said}. Check the mailbox; use --resend"
+    ) in out
+    assert len(handler.envelopes) == 1
+    assert len(sent_log(reports)) == 2
+
+    # --resend sends it, once more.
+    assert run_cli(reports, *ARGS, "--resend") == 0
+    assert len(handler.envelopes) == 2
+    assert log_states(reports)[2:] == [
+        ("sending", "telecom", "ana@example.com"),
+        ("sent", "telecom", "ana@example.com"),
+    ]
+
+
+def test_a_slow_answer_to_the_final_dot_is_awaited_for_the_data_timeout(
+    reports: Reports,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The answer after the final dot has its own (RFC 5321) time-out, not the commands' one."""
+    handler = smtp_server.handler
+    handler.after_data, handler.stall_seconds = "stall", 1.0  # longer than TIMEOUT
+    use_server(monkeypatch, smtp_server.port, timeout=0.3, data_timeout=20)
+    assert run_cli(reports, *ARGS) == 0
+    assert len(handler.envelopes) == 1 and handler.data_calls == 1
+    assert retry_notices(caplog) == []
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "sent"]
+
+
+@dataclass
+class Tmpfs:
+    """A small tmpfs mounted for one test, that can be filled up and emptied again."""
+
+    path: Path
+
+    def fill(self) -> None:
+        """Write a filler file until the file system says it is full (ENOSPC)."""
+        fd = os.open(self.path / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:
+            for chunk in (65536, 4096, 1):
+                try:
+                    while True:
+                        os.write(fd, b"\0" * chunk)
+                except OSError as exc:
+                    assert exc.errno == errno.ENOSPC
+        finally:
+            os.close(fd)
+
+    def free(self) -> None:
+        (self.path / "filler").unlink()
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
+    """A 512 KiB tmpfs (mounting needs root, or CAP_SYS_ADMIN)."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k,mode=0755", "tmpfs", str(mount_point)],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip()}): needs root")
+    try:
+        yield Tmpfs(mount_point)
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True, timeout=30)
+
+
+def test_a_full_disk_before_the_reservation_sends_nothing(
+    tmpfs: Tmpfs,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reports = make_reports(tmpfs.path / "reports")
+    log = reports.dir / SENT_LOG_NAME
+    use_server(monkeypatch, smtp_server.port)
+    tmpfs.fill()
+
+    assert run_cli(reports, *ARGS) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"error: cannot write the sent log {log} (No space left on device); nothing was "
+        f"sent (build {BUILD_ID} (telecom) to ana@example.com)" in err
+    )
+    assert_clean_error(err)
+    assert smtp_server.handler.data_calls == 0 and smtp_server.handler.envelopes == []
+    assert not log.exists() and no_temporaries(reports.dir)
+
+    # Space again: the next run sends it, once.
+    tmpfs.free()
+    assert run_cli(reports, *ARGS) == 0
+    assert len(smtp_server.handler.envelopes) == 1
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "sent"]
+
+
+def test_a_full_disk_after_the_server_took_the_message_never_sends_it_again(
+    tmpfs: Tmpfs,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reports = make_reports(tmpfs.path / "reports")
+    log = reports.dir / SENT_LOG_NAME
+    handler = smtp_server.handler
+    handler.on_data = tmpfs.fill  # the disk fills up while the server takes the message
+    use_server(monkeypatch, smtp_server.port)
+
+    assert run_cli(reports, *ARGS) == 1
+    captured = capsys.readouterr()
+    message_id = handler.message()["Message-ID"]
+    assert len(handler.envelopes) == 1
+    assert (
+        f"error: cannot write the sent log {log} (No space left on device): build {BUILD_ID} "
+        f"(telecom) to ana@example.com, Message-ID {message_id}: the server accepted it for "
+        "ana@example.com, but this could not be recorded. Its reservation ('sending') stays "
+        "in the log, so no later run sends it again without --resend" in captured.err
+    )
+    assert_clean_error(captured.err)
+    assert log_states(reports) == [("sending", "telecom", "ana@example.com")]
+    assert no_temporaries(reports.dir)
+
+    # The next run, the disk still full: it cannot record what it found, so sends nothing.
+    handler.on_data = None
+    assert run_cli(reports, *ARGS) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write the sent log {log} (No space left on device); nothing was sent" in err
+    assert "reservations an earlier run left" in err
+    assert_clean_error(err)
+    assert len(handler.envelopes) == 1
+    assert log_states(reports) == [("sending", "telecom", "ana@example.com")]
+
+    # Space again: the message is reported as possibly sent (exit 4), not sent again ...
+    tmpfs.free()
+    assert run_cli(reports, *ARGS) == 4
+    err = capsys.readouterr().err
+    assert f"Possibly sent, not retried: telecom of build {BUILD_ID} to ana@example.com" in err
+    assert f"(Message-ID {message_id}): an earlier run reserved it and never recorded" in err
+    assert f"error: delivery outcome unknown for build {BUILD_ID}" in err
+    assert_clean_error(err)
+    assert len(handler.envelopes) == 1
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),
+        ("possibly sent", "telecom", "ana@example.com"),
+    ]
+    # ... and the run after that just says so.
+    assert run_cli(reports, *ARGS) == 0
+    assert "Not sent again, possibly sent by an earlier run" in capsys.readouterr().out
+    assert len(handler.envelopes) == 1 and len(sent_log(reports)) == 2
+
+
+def cli_process(reports: Reports, *args: str, **popen: Any) -> subprocess.Popen[str]:
+    """``cxtradeoff email`` as its own process, with the test's SMTP settings."""
+    no_config = reports.dir.parent / "no-reports.yaml"
+    return subprocess.Popen(
+        [str(CXTRADEOFF), "email", "--reports-dir", str(reports.dir), "--config",
+         str(no_config), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen,
+    )  # fmt: skip
+
+
+def _file_size_limit_zero() -> None:  # runs in the child, before exec
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("a directory where the log should be", "cannot read the sent log {log} (Is a directory)"),
+        ("a file-size limit of 0 (EFBIG)", "cannot write the sent log {log} (File too large)"),
+    ],
+)
+def test_a_sent_log_that_cannot_be_used_sends_nothing(
+    fault: str,
+    said: str,
+    reports: Reports,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log = reports.dir / SENT_LOG_NAME
+    use_server(monkeypatch, smtp_server.port)
+    if fault.startswith("a directory"):
+        log.mkdir()
+        proc = cli_process(reports, *ARGS)
+    else:
+        # The kernel refuses to write past the limit; CPython ignores SIGXFSZ, so the
+        # write raises OSError(EFBIG) as on a full quota. Pipes are not files: output works.
+        proc = cli_process(reports, *ARGS, preexec_fn=_file_size_limit_zero)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, out + err
+    assert said.format(log=log) in err
+    assert_clean_error(err)
+    assert smtp_server.handler.data_calls == 0 and smtp_server.handler.envelopes == []
+    assert log.is_dir() if fault.startswith("a directory") else not log.exists()
+    assert no_temporaries(reports.dir)
+
+
+def test_a_run_killed_while_the_server_holds_the_message_is_not_sent_again(
+    reports: Reports,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    handler = smtp_server.handler
+    handler.after_data = "stall"  # the answer to the final dot is slow in coming
+    use_server(monkeypatch, smtp_server.port, data_timeout=60)
+    proc = cli_process(reports, *ARGS)
+    try:
+        assert handler.received.wait(60), "the message never reached the server"
+        # The reservation was on disk before the message went.
+        assert log_states(reports) == [("sending", "telecom", "ana@example.com")]
+        os.kill(proc.pid, signal.SIGKILL)  # killed between the send and its confirmation
+    finally:
+        proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    handler.after_data = None
+    message_id = handler.message()["Message-ID"]
+    assert len(handler.envelopes) == 1
+
+    # The next run finds the reservation: reports it as possibly sent, sends nothing.
+    assert run_cli(reports, *ARGS) == 4
+    err = capsys.readouterr().err
+    assert (
+        f"Possibly sent, not retried: telecom of build {BUILD_ID} to ana@example.com "
+        f"(Message-ID {message_id}): an earlier run reserved it and never recorded the "
+        "server's answer (it was interrupted, or could not write the sent log)." in err
+    )
+    assert "error: delivery outcome unknown" in err
+    assert_clean_error(err)
+    assert len(handler.envelopes) == 1
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),
+        ("possibly sent", "telecom", "ana@example.com"),
+    ]
+
+    # Only --resend sends it again.
+    assert run_cli(reports, *ARGS) == 0
+    assert len(handler.envelopes) == 1
+    assert run_cli(reports, *ARGS, "--resend") == 0
+    assert len(handler.envelopes) == 2
+    assert log_states(reports)[-1] == ("sent", "telecom", "ana@example.com")
+
+
+def test_log_lines_from_before_the_states_read_as_sent(
+    reports: Reports,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A log written before reservations existed (no ``state``) still stops a resend."""
+    old = {"build_id": BUILD_ID, "report": "telecom", "recipient": "ana@example.com",
+           "sent_at": "2026-11-26T10:20:00+00:00", "message_id": "<1@x>",
+           "pdf": "cxtradeoff-telecom.pdf"}  # fmt: skip
+    (reports.dir / SENT_LOG_NAME).write_text(json.dumps(old) + "\n", encoding="utf-8")
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(reports, *ARGS) == 0
+    assert "Skipped ana@example.com: already received telecom" in capsys.readouterr().out
+    assert smtp_server.handler.envelopes == []
+    assert sent_log(reports) == [old]
