@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import re
 import resource
 import signal
 import ssl
@@ -389,12 +390,27 @@ def test_named_failed_report_is_refused(
     assert smtp_server.handler.data_calls == 0
 
 
-def test_report_without_pdf_is_refused(reports: Reports) -> None:
-    write_manifest(
-        reports.dir,
-        {"telecom": report_entry("telecom", outputs={"html": "telecom.html", "pdf": None})},
-    )
-    with pytest.raises(ReportUnavailableError, match="telecom: no PDF was produced"):
+@pytest.mark.parametrize(
+    ("changes", "on_disk", "reason"),
+    [
+        ({"status": "failed", "error": "boom\nmore"}, None, "status 'failed': boom"),
+        ({"status": "skipped", "error": None}, None, "status 'skipped'"),
+        ({"build_id": None}, None, "the manifest does not name the build that made it"),
+        ({"outputs": {"html": "telecom.html", "pdf": None}}, None, "no PDF was produced"),
+        ({}, "missing", "PDF telecom.pdf is missing from the reports directory"),
+        ({}, b"<html>not a pdf</html>", "telecom.pdf is not a PDF file"),
+    ],
+)
+def test_why_a_report_cannot_be_attached(
+    changes: dict[str, Any], on_disk: bytes | str | None, reason: str, reports: Reports
+) -> None:
+    write_manifest(reports.dir, {"telecom": report_entry("telecom", **changes)})
+    pdf = reports.dir / "telecom.pdf"
+    if on_disk == "missing":
+        pdf.unlink()
+    elif isinstance(on_disk, bytes):
+        pdf.write_bytes(on_disk)
+    with pytest.raises(ReportUnavailableError, match=f"telecom: {re.escape(reason)}"):
         prepare(reports.dir, report_names=["telecom"])
     with pytest.raises(ReportUnavailableError, match=r"no report of build .* can be sent"):
         prepare(reports.dir, report_names=None)
@@ -847,17 +863,21 @@ def test_bad_settings_name_the_variable(
     assert PASSWORD not in captured.err + captured.out
 
 
-def test_config_file_errors_name_the_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("smtp:\n  host: mx.test\n  port: 99999\n  from: a@b.test\n",
+         r"smtp\.port in .*reports\.yaml='99999'"),
+        ("smtp:\n  hots: mx.test\n", r"unknown key\(s\) smtp\.hots"),
+        ("smtp: [1, 2]\n", "'smtp' must be a mapping"),
+        ("smtp: {host: mx.test, from: a@b.test, data_timeout: 7200}\n",
+         r"smtp\.data_timeout in .*='7200': expected seconds, a number from 0\.1 to 3600"),
+    ],
+)  # fmt: skip
+def test_config_file_errors_name_the_key(text: str, message: str, tmp_path: Path) -> None:
     config = tmp_path / "reports.yaml"
-    config.write_text("smtp:\n  host: mx.test\n  port: 99999\n  from: a@b.test\n",
-                      encoding="utf-8")  # fmt: skip
-    with pytest.raises(SmtpConfigError, match=r"smtp\.port in .*reports\.yaml='99999'"):
-        load_smtp_settings(environ={}, config_path=config)
-    config.write_text("smtp:\n  hots: mx.test\n", encoding="utf-8")
-    with pytest.raises(SmtpConfigError, match=r"unknown key\(s\) smtp\.hots"):
-        load_smtp_settings(environ={}, config_path=config)
-    config.write_text("smtp: [1, 2]\n", encoding="utf-8")
-    with pytest.raises(SmtpConfigError, match="'smtp' must be a mapping"):
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(SmtpConfigError, match=message):
         load_smtp_settings(environ={}, config_path=config)
 
 
@@ -1213,6 +1233,27 @@ def test_a_full_disk_after_the_server_took_the_message_never_sends_it_again(
     assert run_cli(reports, *ARGS) == 0
     assert "Not sent again, possibly sent by an earlier run" in capsys.readouterr().out
     assert len(handler.envelopes) == 1 and len(sent_log(reports)) == 2
+
+
+def test_a_read_only_reports_folder_sends_nothing(
+    tmpfs: Tmpfs,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reports = make_reports(tmpfs.path / "reports")
+    subprocess.run(["mount", "-o", "remount,ro", str(tmpfs.path)], check=True, timeout=30)
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(reports, *ARGS) == 1
+    err = capsys.readouterr().err
+    log = reports.dir / SENT_LOG_NAME
+    assert (
+        f"error: cannot lock the sent log: {log}.lock (Read-only file system); nothing was sent"
+        in err
+    )
+    assert_clean_error(err)
+    assert smtp_server.handler.data_calls == 0 and smtp_server.handler.envelopes == []
+    assert not log.exists()
 
 
 def cli_process(reports: Reports, *args: str, **popen: Any) -> subprocess.Popen[str]:

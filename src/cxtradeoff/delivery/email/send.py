@@ -29,7 +29,8 @@ or ``possibly sent``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -386,54 +387,85 @@ def send_reports(
         log_path=log_path,
     )
     keys = [(a.build_id, a.name, r.lower()) for r in addresses for a in attach]
-    try:
-        with sent_log_lock(log_path, lock_timeout):
-            log = read_sent_log(log_path)
-            settled = [] if resend else settle_interrupted(log_path, log, keys)
-            groups, held = plan_groups(
-                [(a.name, a.build_id) for a in attach],
-                addresses,
-                states={k: r.state for k, r in log.items()},
-                resend=resend,
-            )
-            _report_held(summary, held, log, settled, attach)
-            for group_reports, group_rcpts in groups.items():
-                chosen = [by_name[n] for n in group_reports]
-                msg = build_message(
-                    manifest,
-                    chosen,
-                    sender=settings.sender,
-                    recipients=group_rcpts,
-                    unavailable=unavailable,
-                    subject=subject,
-                )
-                try:
-                    result = send_one(
-                        log_path, msg, chosen, group_rcpts, settings=settings, sleep=sleep
-                    )
-                except SentLogWriteError as exc:
-                    summary.failure = exc
-                    break
-                message_id = str(msg["Message-ID"])
-                summary.sent.extend((r, list(group_reports), message_id) for r in result.accepted)
-                summary.refused.extend((r, c, reply) for r, (c, reply) in result.refused.items())
-                summary.possibly_sent.extend(
-                    PossiblySent(
-                        r, list(group_reports), message_id, result.unknown_reason or "", True
-                    )
-                    for r in result.unknown
-                )
-                if result.failure is not None or result.unknown:
-                    summary.failure = result.failure
-                    break
-    except Timeout:
-        raise SentLogError(
-            f"{log_path}.lock is held by another 'cxtradeoff email' run "
-            f"(waited {lock_timeout:g} s); try again when it has finished"
-        ) from None
+    with _locked(log_path, lock_timeout):
+        log = read_sent_log(log_path)
+        settled = [] if resend else settle_interrupted(log_path, log, keys)
+        groups, held = plan_groups(
+            [(a.name, a.build_id) for a in attach],
+            addresses,
+            states={k: r.state for k, r in log.items()},
+            resend=resend,
+        )
+        _report_held(summary, held, log, settled, attach)
+        _send_groups(
+            summary, groups, manifest, by_name, unavailable, log_path,
+            settings=settings, subject=subject, sleep=sleep,
+        )  # fmt: skip
     if summary.failure is None and any(p.new for p in summary.possibly_sent):
         summary.failure = _unknown_outcome(summary)
     return summary
+
+
+def _send_groups(
+    summary: SendSummary,
+    groups: dict[tuple[str, ...], list[str]],
+    manifest: Manifest,
+    by_name: dict[str, Attachment],
+    unavailable: Sequence[Unavailable],
+    log_path: Path,
+    *,
+    settings: SmtpSettings,
+    subject: str | None,
+    sleep: Callable[[float], None],
+) -> None:
+    """One message per group (:func:`send_one`), until the first that does not end well."""
+    for group_reports, group_rcpts in groups.items():
+        chosen = [by_name[n] for n in group_reports]
+        msg = build_message(
+            manifest,
+            chosen,
+            sender=settings.sender,
+            recipients=group_rcpts,
+            unavailable=unavailable,
+            subject=subject,
+        )
+        try:
+            result = send_one(log_path, msg, chosen, group_rcpts, settings=settings, sleep=sleep)
+        except SentLogWriteError as exc:
+            summary.failure = exc
+            return
+        message_id = str(msg["Message-ID"])
+        names = list(group_reports)
+        summary.sent.extend((r, names, message_id) for r in result.accepted)
+        summary.refused.extend((r, c, reply) for r, (c, reply) in result.refused.items())
+        summary.possibly_sent.extend(
+            PossiblySent(r, names, message_id, result.unknown_reason, new=True)
+            for r in result.unknown
+        )
+        if result.failure is not None or result.unknown:
+            summary.failure = result.failure  # an unknown outcome is raised by the caller
+            return
+
+
+@contextmanager
+def _locked(log_path: Path, timeout: float) -> Iterator[None]:
+    """Hold the sent log's lock, or say clearly why it cannot be had (nothing sent yet)."""
+    lock = sent_log_lock(log_path, timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise SentLogError(
+            f"{log_path}.lock is held by another 'cxtradeoff email' run "
+            f"(waited {timeout:g} s); try again when it has finished"
+        ) from None
+    except OSError as exc:
+        raise SentLogError(
+            f"cannot lock the sent log: {log_path}.lock ({exc.strerror or exc}); nothing was sent"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _report_held(

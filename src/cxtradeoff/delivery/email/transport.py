@@ -39,8 +39,8 @@ class DeliveryResult:
     unknown : tuple of str
         Recipients of a message that reached the server in full but whose answer never
         came: it may have been delivered to them. Never retried.
-    unknown_reason : str or None
-        What happened to that answer (time-out, connection lost).
+    unknown_reason : str
+        What happened to that answer (time-out, connection lost), when ``unknown``.
     failure : DeliveryError or None
         Why the recipients neither accepted, refused nor unknown were not sent (a
         permanent failure, or the retries ran out).
@@ -50,7 +50,7 @@ class DeliveryResult:
     refused: dict[str, tuple[int, str]]
     attempts: int
     unknown: tuple[str, ...] = ()
-    unknown_reason: str | None = None
+    unknown_reason: str = ""
     failure: DeliveryError | None = None
 
 
