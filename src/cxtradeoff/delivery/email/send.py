@@ -255,8 +255,10 @@ def write_dry_run(
     return atomic_write_bytes(Path(path), message_bytes(msg)), msg
 
 
-def _what(build_id: str, reports: Sequence[str], recipients: Sequence[str]) -> str:
-    return f"build {build_id} ({', '.join(reports)}) to {', '.join(recipients)}"
+def _what(chosen: Sequence[Attachment], recipients: Sequence[str]) -> str:
+    builds = ", ".join(dict.fromkeys(a.build_id for a in chosen))
+    reports = ", ".join(a.name for a in chosen)
+    return f"build {builds} ({reports}) to {', '.join(recipients)}"
 
 
 def send_one(
@@ -277,7 +279,7 @@ def send_one(
         not be recorded (the reservation stays, so nothing is sent again).
     """
     message_id = str(msg["Message-ID"])
-    what = _what(chosen[0].build_id, [a.name for a in chosen], recipients)
+    what = _what(chosen, recipients)
 
     def records(state: State, rcpts: Sequence[str], reason: str | None = None) -> list[SentRecord]:
         at = _now()

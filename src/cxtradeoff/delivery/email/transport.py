@@ -1,8 +1,12 @@
 """Talking to the SMTP server: connection, STARTTLS or implicit TLS, login, retries.
 
-Transient failures (connection refused, time-outs, SMTP 4xx answers) are retried with
-exponential back-off a bounded number of times; permanent ones (5xx answers, a refused
-login, an unverifiable TLS certificate) stop at once. Retry notices go to the
+Transient failures before the server has the whole message (connection refused,
+time-outs, SMTP 4xx answers, including a 4xx answer to the end of the message) are
+retried with exponential back-off a bounded number of times; permanent ones (5xx
+answers, a refused login, an unverifiable TLS certificate) stop at once. Once the final
+dot has gone, the answer is awaited for ``data_timeout`` (RFC 5321, 4.5.3.2.6: 10
+minutes); if it never comes, or the connection drops, the outcome is unknown and nothing
+is retried: the server may have delivered the message. Retry notices go to the
 ``cxtradeoff.email`` logger; nothing here prints, and the SMTP password never appears in
 a message or a log record.
 """
