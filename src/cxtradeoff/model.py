@@ -226,7 +226,7 @@ def cross_check_problems(values: Mapping[str, Any]) -> list[str]:
     --------
     >>> cross_check_problems({"contacts_per_customer": 0.2, "contact_reach": 0.5})
     ['contacts_per_customer = 0.2 is below contact_reach = 0.5; allowed: contacts_per_customer >= contact_reach (a customer who contacts service makes at least one contact)']
-    """  # noqa: E501
+    """
     v = {name: _finite_number(values.get(name)) for name in PARAMETER_NAMES}
     problems: list[str] = []
     a, q = v["ai_resolution_share"], v["ai_escalation_share"]
@@ -835,7 +835,9 @@ def _compute_phase(inputs: Mapping[str, Any]) -> _Phase:
         p["ai_resolution_share"],
         p["ai_escalation_share"],
     )
-    x_f = failed_ai_exposure(p["contact_reach"], p["contacts_per_customer"], p["ai_escalation_share"])
+    x_f = failed_ai_exposure(
+        p["contact_reach"], p["contacts_per_customer"], p["ai_escalation_share"]
+    )
     z = risk_factor(
         x,
         x_f,
