@@ -440,14 +440,24 @@ def parse_value(name: str, text: str) -> int | float | bool | None:
     return number
 
 
-def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
+def parse_assignments(items: Sequence[str], *, base: Parameters | None = None) -> dict[str, Any]:
     """Parse ``["name=value", ...]`` (the command line's ``--set``) into typed values.
+
+    Parameters
+    ----------
+    items
+        ``name=value`` texts.
+    base
+        The parameters the values will override; when given, the cross-checks
+        (:func:`cross_check_problems`) run on the result too, so that a value out of
+        range and, say, e * k > 1 are named in the same message.
 
     Raises
     ------
     ParameterError
         If an item has no ``=``, names an unknown parameter or has a value of the
-        wrong type or out of range; every problem is reported at once.
+        wrong type or out of range, or (with ``base``) a cross-check fails; every
+        problem is reported at once.
     """
     out: dict[str, Any] = {}
     problems: list[str] = []
@@ -462,6 +472,10 @@ def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
             out[name] = value if value is None else validate_value(name, value)
         except ParameterError as exc:
             problems.append(str(exc))
+    if base is not None:
+        bad = {item.partition("=")[0].strip() for item in items} - set(out)
+        merged = {k: v for k, v in {**base.model_dump(), **out}.items() if k not in bad}
+        problems += cross_check_problems(merged)
     if problems:
         raise ParameterError("; ".join(problems))
     return out
