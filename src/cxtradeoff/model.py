@@ -527,17 +527,22 @@ def value_per_lost_customer(clv: Value, cac: Value, replace_lost_customers: Valu
 
 
 def _reach_power(contact_reach: Value, contacts_per_customer: Value, share: Value) -> Value:
-    """p * (1 - (1 - share)^n) with n = c / p; 0 where p = 0."""
+    """p * (1 - (1 - share)^n) with n = c / p; 0 where p = 0.
+
+    A tiny p makes n overflow to infinity; (1 - share)^inf is then 0 (or 1 where the
+    share is 0), the right limit, so the overflow is not an error.
+    """
     p = np.asarray(contact_reach, dtype=float)
     stay = np.maximum(np.subtract(1.0, share), 0.0)  # 1 - a - q may round to -1e-17
-    if p.ndim == 0:  # the usual case: one reach for every draw
-        if float(p) <= 0.0:
-            return np.zeros_like(np.multiply(stay, contacts_per_customer), dtype=float)[()]
-        n = np.divide(contacts_per_customer, float(p))
-        return float(p) * (1.0 - np.power(stay, n))
-    positive = p > 0
-    n = np.divide(contacts_per_customer, np.where(positive, p, 1.0))
-    return np.where(positive, p * (1.0 - np.power(stay, n)), 0.0)[()]
+    with np.errstate(over="ignore"):
+        if p.ndim == 0:  # the usual case: one reach for every draw
+            if float(p) <= 0.0:
+                return np.zeros_like(np.multiply(stay, contacts_per_customer), dtype=float)[()]
+            n = np.divide(contacts_per_customer, float(p))
+            return float(p) * (1.0 - np.power(stay, n))
+        positive = p > 0
+        n = np.divide(contacts_per_customer, np.where(positive, p, 1.0))
+        return np.where(positive, p * (1.0 - np.power(stay, n)), 0.0)[()]
 
 
 def exposure(
