@@ -126,7 +126,11 @@ def test_without_a_one_off_cost_the_sentence_has_no_clause():
     res = build_results(
         telecom,
         ["full_automation"],
-        overrides={"implementation_cost": 0.0, "replace_lost_customers": False},
+        overrides={
+            "implementation_cost": 0.0,
+            "severance_months": 0.0,
+            "replace_lost_customers": False,
+        },
     )
     full = res["scenarios"]["full_automation"]
     assert full["break_even_conversion_npv"] == full["break_even_conversion"]
