@@ -98,7 +98,8 @@ def npv_summary(npv: np.ndarray) -> dict[str, np.ndarray]:
     (2.0, 0.25)
     """
     rows = _rows(npv)
-    p10, p50, p90 = np.percentile(rows, [10.0, 50.0, 90.0], axis=1)
+    # row by row: numpy.percentile copies its input, one row is enough at a time
+    p10, p50, p90 = np.stack([np.percentile(row, [10.0, 50.0, 90.0]) for row in rows], axis=1)
     return {
         "npv_mean": rows.mean(axis=1),
         "npv_p10": p10,
@@ -119,7 +120,14 @@ def best_shares(npv: np.ndarray) -> np.ndarray:
     [0.6666666666666666, 0.3333333333333333]
     """
     rows = _rows(npv)
-    winners = np.argmax(rows, axis=0)
+    # a running maximum row by row (argmax over the columns of a (scenarios, draws)
+    # array would copy it); a strict > keeps a tie with the row listed first
+    best = rows[0].copy()
+    winners = np.zeros(rows.shape[1], dtype=np.intp)
+    for i in range(1, rows.shape[0]):
+        better = rows[i] > best
+        winners[better] = i
+        np.maximum(best, rows[i], out=best)
     return np.bincount(winners, minlength=rows.shape[0]) / rows.shape[1]
 
 
@@ -171,9 +179,12 @@ def evppi(npv: np.ndarray, conversion: np.ndarray, *, bins: int = EVPPI_BINS) ->
         raise ValueError(f"bins = {bins!r}; expected >= 1")
     draws = rows.shape[1]
     count = min(int(bins), draws)
-    order = np.argsort(k)
+    rank_bin = np.arange(draws, dtype=np.intp)  # the bin of the i-th smallest k, in place
+    rank_bin *= count
+    rank_bin //= draws
     bin_of = np.empty(draws, dtype=np.intp)
-    bin_of[order] = (np.arange(draws, dtype=np.int64) * count) // draws
+    bin_of[np.argsort(k)] = rank_bin
+    del rank_bin
     counts = np.bincount(bin_of, minlength=count).astype(float)
     sums = np.stack([np.bincount(bin_of, weights=row, minlength=count) for row in rows])
     in_bin = sums / counts

@@ -839,7 +839,9 @@ class _Phase:
     human_workload: Value
 
 
-def _compute_phase(inputs: Mapping[str, Any]) -> _Phase:
+def _compute_phase(inputs: Mapping[str, Any], *, break_evens: bool = True) -> _Phase:
+    """One phase's figures; ``break_evens=False`` (the Monte Carlo's NPV-only path)
+    leaves the break-even fields NaN instead of computing them for every draw."""
     p = inputs
     T = int(p["horizon_years"])
     m = margin_per_customer(p["margin"], p["revenue_per_customer"])
@@ -894,8 +896,13 @@ def _compute_phase(inputs: Mapping[str, Any]) -> _Phase:
     one_off = np.add(p["implementation_cost"], severance)
     loss = annual_loyalty_cost(p["customers"], delta, v)
     npv = net_present_value(s, loss, one_off, p["discount_rate"], T)
-    d_star = break_even_churn(s, p["customers"], v)
-    d_star_npv = break_even_churn_npv(s, p["customers"], v, one_off, p["discount_rate"], T)
+    if break_evens:
+        d_star = break_even_churn(s, p["customers"], v)
+        d_star_npv = break_even_churn_npv(s, p["customers"], v, one_off, p["discount_rate"], T)
+        k_star = break_even_conversion(d_star, z)
+        k_star_npv = break_even_conversion(d_star_npv, z)
+    else:
+        d_star = d_star_npv = k_star = k_star_npv = math.nan
     result = ModelResult(
         margin_per_customer=m,
         clv=clv,
@@ -909,9 +916,9 @@ def _compute_phase(inputs: Mapping[str, Any]) -> _Phase:
         severance_cost=severance,
         npv=npv,
         break_even_churn=d_star,
-        break_even_conversion=break_even_conversion(d_star, z),
+        break_even_conversion=k_star,
         break_even_churn_npv=d_star_npv,
-        break_even_conversion_npv=break_even_conversion(d_star_npv, z),
+        break_even_conversion_npv=k_star_npv,
     )
     workload = human_workload(p["ai_resolution_share"], p["assist_productivity"])
     return _Phase(result=result, risk_factor=z, human_workload=workload)
@@ -949,13 +956,24 @@ def compute_reversal(first: Mapping[str, Any], later: Mapping[str, Any]) -> Mode
     return _combine_reversal(first, later, _compute_phase(first), _compute_phase(later))
 
 
-def _combine_reversal(
+@dataclass(frozen=True)
+class _ReversalCash:
+    """The reversal's NPV and the one-off costs of year 2."""
+
+    npv: Value
+    npv_without_loss: Value
+    rehire: Value
+    severance_2: Value
+    factors: list[Value]
+    later_factor: Value
+
+
+def _reversal_cash(
     first: Mapping[str, Any], later: Mapping[str, Any], one_phase: _Phase, two_phase: _Phase
-) -> ModelResult:
+) -> _ReversalCash:
     T = int(first["horizon_years"])
-    d = first["discount_rate"]
     one, two = one_phase.result, two_phase.result
-    factors = discount_factors(d, T)
+    factors = discount_factors(first["discount_rate"], T)
     later_factor: Value = sum(factors[1:], start=0.0)
     agents = agents_to_rehire(
         later["customers"],
@@ -991,7 +1009,25 @@ def _combine_reversal(
     loss_pv = np.multiply(one.annual_loyalty_cost, factors[0]) + np.multiply(
         two.annual_loyalty_cost, later_factor
     )
-    npv = npv_without_loss - loss_pv
+    return _ReversalCash(
+        npv=npv_without_loss - loss_pv,
+        npv_without_loss=npv_without_loss,
+        rehire=rehire,
+        severance_2=severance_2,
+        factors=factors,
+        later_factor=later_factor,
+    )
+
+
+def _combine_reversal(
+    first: Mapping[str, Any], later: Mapping[str, Any], one_phase: _Phase, two_phase: _Phase
+) -> ModelResult:
+    T = int(first["horizon_years"])
+    one, two = one_phase.result, two_phase.result
+    cash = _reversal_cash(first, later, one_phase, two_phase)
+    factors, later_factor = cash.factors, cash.later_factor
+    npv_without_loss, rehire, severance_2 = cash.npv_without_loss, cash.rehire, cash.severance_2
+    npv = cash.npv
 
     def horizon_mean(a: Value, b: Value) -> Any:
         mean = (np.asarray(a, dtype=float) + (T - 1) * np.asarray(b, dtype=float)) / T
@@ -1055,12 +1091,12 @@ def npv_of_phases(
     for inputs in phases:
         key = id(inputs)
         if key not in store:
-            store[key] = _compute_phase(inputs)
+            store[key] = _compute_phase(inputs, break_evens=False)
         computed.append(store[key])
     if len(phases) == 1:
         return computed[0].result.npv
     if len(phases) == 2:
-        return _combine_reversal(phases[0], phases[1], computed[0], computed[1]).npv
+        return _reversal_cash(phases[0], phases[1], computed[0], computed[1]).npv
     raise ValueError(f"a scenario has one or two phases, not {len(phases)}")
 
 

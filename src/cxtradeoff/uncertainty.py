@@ -42,7 +42,7 @@ from cxtradeoff.model import (
 #: seed used when none is given (the article's publication date)
 DEFAULT_SEED: int = 20251114
 #: draws per chunk in :func:`simulate`: bounds memory, keeps the arrays in cache
-DEFAULT_CHUNK: int = 65_536
+DEFAULT_CHUNK: int = 16_384
 #: z such that P(Z <= z) = 0.95 (a 90% central interval is +-Z95 sigma)
 Z95: float = NormalDist().inv_cdf(0.95)
 #: log-sd of switch_conversion: the 90% interval is median / 5 .. median * 5
