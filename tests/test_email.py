@@ -66,13 +66,21 @@ BUILD_ID = "20261126T101500Z-1a2b3c4d"
 TELECOM_HEADLINE = {
     "scenario": "full_automation",
     "currency": "EUR",
+    "npv_mean": -2345678.9,
+    "npv_p10": -9.1e6,
+    "npv_p90": 4.2e6,
+    "p_loss": 0.3137,
+    "p_best": 0.41,
+    "npv": 1.5e6,
     "annual_savings": 1234567.4,
-    "npv": -2345678.9,
+    "customers_lost_per_year": 12_345.0,
     "break_even_conversion": 0.0591,
     "break_even_conversion_npv": 0.0622,
-    "p_loss": 0.3137,
+    "switch_conversion": 0.08,
+    "evppi_switch_conversion": 250_000.0,
+    "flip": {"assumed": 0.08, "conversion": 0.0622, "to": "status_quo", "direction": "above"},
 }
-TELECOM_SHOWN = ["EUR 1.23 million", "-EUR 2.35 million", "6.2%", "31%", "Full automation"]
+TELECOM_SHOWN = ["-EUR 2.35 million", "-EUR 9.1 million", "6.2%", "31%", "Full automation"]
 # A title with markup in it: the HTML body must escape it.
 TELECOM_TITLE = 'Telecom <b>"savings"</b> & loyalty'
 
@@ -118,7 +126,7 @@ def report_entry(name: str, **changes: Any) -> dict[str, Any]:
 
 def manifest_data(reports: dict[str, Any], build_id: str = BUILD_ID) -> dict[str, Any]:
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "build_id": build_id,
         "built_at": "2026-11-26T10:15:00+00:00",
         "git_commit": "abc123def4567890",
@@ -335,13 +343,13 @@ def test_sends_message_with_figures_and_pdfs(
     for shown in TELECOM_SHOWN:
         assert shown in text
         assert shown in html
-    assert "Scenario: Full automation" in text
-    assert "Verdict: does not pay" in text
-    assert "Annual savings: EUR 1.23 million" in text
-    assert "Net present value: -EUR 2.35 million" in text
-    assert "Break-even switch conversion: 6.2%" in text
+    assert "Recommended: Full automation" in text
+    assert "Expected net present value: -EUR 2.35 million" in text
+    assert "Range (P10 to P90): -EUR 9.1 million to EUR 4.2 million" in text
+    assert "Break-even switching conversion: 6.2%" in text
     assert "5.9%" not in text and "5.9%" not in html
-    assert "Chance of a loss (NPV < 0): 31%" in text
+    assert "Chance of losing money: 31%" in text
+    assert "Assumed switching conversion: 8.0%" in text
     assert TELECOM_TITLE in text  # plain text is not HTML: shown as it is
     assert "&lt;b&gt;&quot;savings&quot;&lt;/b&gt; &amp; loyalty" in html
     assert "<b>" not in html
@@ -935,7 +943,7 @@ def test_manifest_pdf_outside_the_reports_directory_is_refused(reports: Reports)
 
 @pytest.mark.parametrize(
     ("version", "age"),
-    [(None, "an older layout"), (0, "an older layout"), (2, "an unknown layout")],
+    [(None, "an older layout"), (0, "an older layout"), (1, "an older layout"), (3, "an unknown layout")],
 )
 def test_manifest_of_another_version_says_to_rebuild(
     version: int | None, age: str, reports: Reports, capsys: pytest.CaptureFixture[str]
@@ -958,10 +966,10 @@ def test_manifest_of_another_version_says_to_rebuild(
     [
         {},
         {"break_even_conversion_npv": None, "break_even_conversion": None},  # no exposure
-        {"break_even_conversion_npv": 1.4, "npv": 5e6},  # always pays
+        {"break_even_conversion_npv": 1.4, "npv_mean": 5e6},  # always pays
         {"break_even_conversion_npv": -0.2, "annual_savings": -1e5},  # never pays
-        {"p_loss": None, "currency": "USD", "scenario": "hybrid"},
-        {"p_loss": 0.001, "npv": 870_000.0},
+        {"p_loss": 0.0, "currency": "USD", "scenario": "hybrid"},
+        {"p_loss": 0.001, "npv_mean": 870_000.0},
     ],
 )
 def test_the_email_words_each_figure_as_the_formatting_module_does(
@@ -975,13 +983,12 @@ def test_the_email_words_each_figure_as_the_formatting_module_does(
     text = render_text(manifest, attach)
     currency = headline["currency"]
     for line in (
-        f"Scenario: {formatting.scenario_title(headline['scenario'])}",
-        f"Verdict: {formatting.verdict(headline['npv'])}",
-        f"Annual savings: {formatting.money(headline['annual_savings'], currency)}",
-        f"Net present value: {formatting.money(headline['npv'], currency)}",
-        "Break-even switch conversion: "
+        f"Recommended: {formatting.scenario_title(headline['scenario'])}",
+        f"Expected net present value: {formatting.money(headline['npv_mean'], currency)}",
+        f"Chance of losing money: {formatting.chance(headline['p_loss'])}",
+        "Break-even switching conversion: "
         + formatting.break_even_words(headline["break_even_conversion_npv"]),
-        f"Chance of a loss (NPV < 0): {formatting.chance(headline['p_loss'])}",
+        f"Assumed switching conversion: {formatting.share(headline['switch_conversion'])}",
     ):
         assert f"  {line}\n" in text
 

@@ -23,22 +23,27 @@ from email.utils import format_datetime, make_msgid
 from cxtradeoff.contracts import Manifest, ManifestHeadline
 from cxtradeoff.delivery.email.selection import Attachment, Unavailable
 from cxtradeoff.errors import RecipientError
-from cxtradeoff.formatting import break_even_words, chance, money, scenario_title, verdict
+from cxtradeoff.formatting import break_even_words, chance, money, scenario_title, share
 
 
 def headline_rows(headline: ManifestHeadline) -> list[tuple[str, str]]:
-    """Labelled headline figures, in reading order, worded as everywhere else.
+    """Labelled figures of the recommended scenario, in reading order, worded as everywhere else.
 
-    The break-even shown is the one over the horizon, one-off costs counted (as in the
-    report), not the model contract's annual one.
+    Expected NPV and the chances are over the Monte Carlo draws; the break-even is the
+    one over the horizon, one-off costs counted (as in the report), set against the
+    assumed switching conversion.
     """
     return [
-        ("Scenario", scenario_title(headline.scenario)),
-        ("Verdict", verdict(headline.npv)),
-        ("Annual savings", money(headline.annual_savings, headline.currency)),
-        ("Net present value", money(headline.npv, headline.currency)),
-        ("Break-even switch conversion", break_even_words(headline.break_even_conversion_npv)),
-        ("Chance of a loss (NPV < 0)", chance(headline.p_loss)),
+        ("Recommended", scenario_title(headline.scenario)),
+        ("Expected net present value", money(headline.npv_mean, headline.currency)),
+        (
+            "Range (P10 to P90)",
+            f"{money(headline.npv_p10, headline.currency)} to "
+            f"{money(headline.npv_p90, headline.currency)}",
+        ),
+        ("Chance of losing money", chance(headline.p_loss)),
+        ("Break-even switching conversion", break_even_words(headline.break_even_conversion_npv)),
+        ("Assumed switching conversion", share(headline.switch_conversion)),
     ]
 
 
