@@ -342,6 +342,7 @@ def decide(
     overrides: Mapping[str, Any] | None = None,
     bins: int = EVPPI_BINS,
     chunk_size: int = DEFAULT_CHUNK,
+    conversion: np.ndarray | None = None,
 ) -> Decision:
     """Everything the decision needs for one profile, from one Monte Carlo run.
 
@@ -357,6 +358,11 @@ def decide(
         Parameter overrides applied after each scenario.
     bins
         Equal-count bins of k for the value of information.
+    conversion
+        Optional draws of switch_conversion, one per draw, that replace the prior's in
+        every scenario, paired draw by draw (a pilot's posterior of k; see
+        :func:`cxtradeoff.uncertainty.simulate`). The metrics, the recommendation and
+        the EVPPI are then those of these draws; the base cases stay at the base values.
 
     Returns
     -------
@@ -381,7 +387,13 @@ def decide(
         raise ParameterError(f"bins = {bins!r} is not allowed; expected an integer >= 1")
     bases = {name: base_case(params, name, overrides=overrides) for name in names}
     sim = simulate(
-        params, names, draws=draws, seed=seed, overrides=overrides, chunk_size=chunk_size
+        params,
+        names,
+        draws=draws,
+        seed=seed,
+        overrides=overrides,
+        chunk_size=chunk_size,
+        conversion=conversion,
     )
     per_scenario, recommended, value = decide_on_draws(names, sim.npv, sim.conversion, bins=bins)
     outcomes = tuple(
