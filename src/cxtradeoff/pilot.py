@@ -371,6 +371,15 @@ PILOT_SCHEMA: pa.DataFrameSchema = pa.DataFrameSchema(
 )
 
 
+def _cell(value: Any) -> str:
+    """A cell's value as the file shows it: numbers bare, text quoted."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "an empty cell"
+    if isinstance(value, str):
+        return repr(value)
+    return str(int(value)) if float(value).is_integer() else str(float(value))
+
+
 def read_pilot_file(path: str | Path) -> PilotCounts:
     """Read a pilot's counts from a CSV file: two rows, one per arm.
 
@@ -407,12 +416,13 @@ def read_pilot_file(path: str | Path) -> PilotCounts:
     first_line = int(frame.index[0])
     for column in ("profile", "scenario", "months", "started"):
         values = frame[column]
+        first = values.iloc[0]
         for line, value in values.items():
-            same = (pd.isna(value) and pd.isna(values.iloc[0])) or value == values.iloc[0]
+            same = (pd.isna(value) and pd.isna(first)) or value == first
             if not same:
                 problems.append(
-                    f"{name}, line {line}, column '{column}': {value!r} differs from "
-                    f"{values.iloc[0]!r} on line {first_line}; both arms belong to one pilot"
+                    f"{name}, line {line}, column '{column}': {_cell(value)} differs from "
+                    f"{_cell(first)} on line {first_line}; both arms belong to one pilot"
                 )
     if problems:
         raise DataValidationError(path, problems)
