@@ -28,6 +28,7 @@ from cxtradeoff.files import atomic_write_json
 __all__ = [
     "MANIFEST_SCHEMA_VERSION",
     "RESULTS_SCHEMA_VERSION",
+    "ConversionInterval",
     "ConversionPosterior",
     "Driver",
     "ExtraChurnPosterior",
@@ -171,7 +172,15 @@ class ExtraChurnPosterior(_Contract):
     p90: float
 
 
-class ConversionPosterior(_Contract):
+class ConversionInterval(_Contract):
+    """The switching conversion (each year) over the Monte Carlo draws: P10, P50, P90."""
+
+    p10: Share
+    p50: Share
+    p90: Share
+
+
+class ConversionPosterior(ConversionInterval):
     """The switching conversion after a pilot, each year: P10, P50, P90 over the draws.
 
     ``share_clipped`` is the share of draws set to 0 because the pilot saw no extra churn
@@ -179,9 +188,6 @@ class ConversionPosterior(_Contract):
     allows, even if every would-be leaver left).
     """
 
-    p10: Share
-    p50: Share
-    p90: Share
     share_clipped: Share
     share_clipped_at_one: Share = 0.0
 
@@ -206,7 +212,8 @@ class PilotResult(_Contract):
     """A pilot's counts and what they changed (``cxtradeoff.pilot``).
 
     ``scenario`` is the piloted scenario, run for ``months`` months in the AI arm;
-    ``assumed_switch_conversion`` is the prior's median (the profile's value);
+    ``prior_switch_conversion`` is the conversion assumed before the pilot (the prior's
+    P10, P50, P90 over the draws; its median is the profile's value);
     ``assumption`` states, in words, that the conversion measured in the piloted
     scenario is applied to every scenario. ``prior`` and ``posterior`` are the decision
     before and after the pilot on the same draws of every other input.
@@ -219,7 +226,7 @@ class PilotResult(_Contract):
     control_customers: int = Field(gt=0)
     control_churned: int = Field(ge=0)
     assumption: str
-    assumed_switch_conversion: Share
+    prior_switch_conversion: ConversionInterval
     extra_annual_churn: ExtraChurnPosterior
     switch_conversion: ConversionPosterior
     prior: PilotDecision
