@@ -50,6 +50,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from cxtradeoff.contracts import (
+    ConversionInterval,
     ConversionPosterior,
     ExtraChurnPosterior,
     PilotDecision,
@@ -90,7 +91,12 @@ from cxtradeoff.model import (
     scenario_phases,
     value_per_lost_customer,
 )
-from cxtradeoff.uncertainty import DEFAULT_SEED, random_numbers, sample_phases
+from cxtradeoff.uncertainty import (
+    DEFAULT_SEED,
+    SIGMA_CONVERSION,
+    random_numbers,
+    sample_phases,
+)
 
 if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn, not with the module
     from matplotlib.figure import Figure
@@ -1010,6 +1016,8 @@ class PilotUpdate:
         u, k = self.extra_annual_churn, self.conversion
         u10, u90 = (float(v) for v in np.percentile(u, [10.0, 90.0]))
         k10, k50, k90 = (float(v) for v in np.percentile(k, [10.0, 50.0, 90.0]))
+        prior_k = self.prior.simulation.conversion
+        p10, p50, p90 = (float(v) for v in np.percentile(prior_k, [10.0, 50.0, 90.0]))
         c = self.counts
         return PilotResult(
             scenario=c.scenario,
@@ -1019,7 +1027,7 @@ class PilotUpdate:
             control_customers=c.control_customers,
             control_churned=c.control_churned,
             assumption=ASSUMPTION,
-            assumed_switch_conversion=self.assumed_switch_conversion,
+            prior_switch_conversion=ConversionInterval(p10=p10, p50=p50, p90=p90),
             extra_annual_churn=ExtraChurnPosterior(mean=float(np.mean(u)), p10=u10, p90=u90),
             switch_conversion=ConversionPosterior(
                 p10=k10,
@@ -1047,7 +1055,7 @@ class PilotUpdate:
             "switch_conversion": result["switch_conversion"],
             "prior": result["prior"],
             "posterior": result["posterior"],
-            "assumed_switch_conversion": result["assumed_switch_conversion"],
+            "prior_switch_conversion": result["prior_switch_conversion"],
             "assumption": result["assumption"],
             "draws": self.posterior.draws,
             "seed": self.posterior.seed,
@@ -1154,10 +1162,12 @@ def pilot_summary(pilot: PilotResult, *, currency: str, years: int) -> list[str]
         if k.share_clipped > 0
         else ""
     )
+    before_k = pilot.prior_switch_conversion
     sentences.append(
         f"So of the customers who would consider leaving over AI, about {share(k.p50)} "
-        f"actually leave each year (80% interval {share(k.p10)} to {share(k.p90)}), where "
-        f"{share(pilot.assumed_switch_conversion)} was assumed before the pilot{clipped}."
+        f"actually leave each year (80% interval {share(k.p10)} to {share(k.p90)}); before "
+        f"the pilot it was assumed to be {share(before_k.p50)} (80% interval "
+        f"{share(before_k.p10)} to {share(before_k.p90)}){clipped}."
     )
     before, after = pilot.prior, pilot.posterior
     b, a = before.scenarios[before.recommended], after.scenarios[after.recommended]
@@ -1208,11 +1218,22 @@ def _density(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return out / (values.size * width * math.sqrt(2.0 * math.pi))
 
 
+def _prior_density(median: float, grid: np.ndarray) -> np.ndarray:
+    """Density of the prior of k on ``grid`` (0 < k < 1): the registry's lognormal."""
+    k = np.maximum(grid, 1e-300)
+    if median <= 0:
+        return np.zeros_like(grid)
+    z = np.log(k / median) / SIGMA_CONVERSION
+    density = np.exp(-0.5 * z**2) / (k * SIGMA_CONVERSION * math.sqrt(2.0 * math.pi))
+    return np.where(grid > 0, density, 0.0)
+
+
 def prior_posterior_chart(update: PilotUpdate) -> Figure:
     """The switching conversion before and after the pilot, with the break-even marked.
 
-    Two densities of k (each year): the prior's (assumed) and the posterior's (the
-    pilot), on the same draws the decision used; a dashed line at the piloted scenario's
+    Two densities of k (each year): the prior's (assumed: the registry's lognormal,
+    drawn exactly) and the posterior's (the pilot: a smoothed density of the draws the
+    decision used); a dashed line at the piloted scenario's
     break-even over the horizon (below it, that scenario pays); the share of posterior
     draws at 0 (no extra churn seen) is written on the chart. Labels are in words.
 
@@ -1225,7 +1246,7 @@ def prior_posterior_chart(update: PilotUpdate) -> Figure:
 
     from cxtradeoff.theme import PAGE_WIDTH_IN
 
-    prior = update.prior.simulation.conversion
+    prior = update.prior.simulation.conversion  # for the axis; its curve is exact
     posterior = update.conversion
     k_star = update.break_even_conversion_npv
     top = max(float(np.percentile(prior, 99.0)), float(np.percentile(posterior, 99.5)))
@@ -1234,10 +1255,11 @@ def prior_posterior_chart(update: PilotUpdate) -> Figure:
     grid = np.linspace(0.0, min(1.0, max(top, 0.01)), 400)
     scenario = update.counts.scenario
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 3.6))
-    ax.fill_between(grid, _density(prior, grid), color=COLOURS["qualitative"], alpha=0.25)
+    prior_curve = _prior_density(update.assumed_switch_conversion, grid)
+    ax.fill_between(grid, prior_curve, color=COLOURS["qualitative"], alpha=0.25)
     ax.plot(
         grid,
-        _density(prior, grid),
+        prior_curve,
         color=COLOURS["qualitative"],
         label="Before the pilot (an assumption)",
     )

@@ -17,7 +17,8 @@ context: ``evppi_extra_churn`` (the most any pilot of the scenario can be worth)
 ``expected_extra_customers_lost``, ``recommended`` (today), ``draws``, ``seed``.
 
 ``update`` prints the pilot's counts, ``extra_annual_churn`` (mean, p10, p90),
-``switch_conversion`` (p10, p50, p90, share_clipped, share_clipped_at_one) and
+``switch_conversion`` (p10, p50, p90, share_clipped, share_clipped_at_one),
+``prior_switch_conversion`` (p10, p50, p90 before the pilot) and
 ``prior`` and ``posterior``, each with ``recommended``, ``scenarios`` (per scenario
 ``npv_mean``, ``p_loss``, ``p_best``) and ``evppi_switch_conversion``; then the
 assumption it rests on, the draws and the seed. The math is in ``cxtradeoff.pilot``
@@ -329,6 +330,7 @@ def update_table(update: PilotUpdate, profile: Profile, years: int) -> str:
     result = update.to_contract()
     c = update.counts
     u, k = result.extra_annual_churn, result.switch_conversion
+    before = result.prior_switch_conversion
     rows = [
         ("Scenario piloted", f"{scenario_title(c.scenario)}, for {c.months} months"),
         (
@@ -348,8 +350,11 @@ def update_table(update: PilotUpdate, profile: Profile, years: int) -> str:
         ),
         (
             "Would-be leavers who leave each year",
-            f"{share(k.p50)} (80% interval {share(k.p10)} to {share(k.p90)}); assumed before "
-            f"the pilot: {share(result.assumed_switch_conversion)}",
+            f"{share(k.p50)} (80% interval {share(k.p10)} to {share(k.p90)})",
+        ),
+        (
+            "Assumed before the pilot",
+            f"{share(before.p50)} (80% interval {share(before.p10)} to {share(before.p90)})",
         ),
         ("Draws where the pilot saw no extra churn", chance(k.share_clipped)),
     ]
