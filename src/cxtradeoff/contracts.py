@@ -173,8 +173,9 @@ class ExtraChurnPosterior(_Contract):
 
 
 class ConversionInterval(_Contract):
-    """The switching conversion (each year) over the Monte Carlo draws: P10, P50, P90."""
+    """The switching conversion (each year) over the Monte Carlo draws: mean, P10, P50, P90."""
 
+    mean: Share
     p10: Share
     p50: Share
     p90: Share
@@ -215,8 +216,11 @@ class PilotResult(_Contract):
     ``prior_switch_conversion`` is the conversion assumed before the pilot (the prior's
     P10, P50, P90 over the draws; its median is the profile's value);
     ``assumption`` states, in words, that the conversion measured in the piloted
-    scenario is applied to every scenario. ``prior`` and ``posterior`` are the decision
-    before and after the pilot on the same draws of every other input.
+    scenario is applied to every scenario. ``break_even_conversion_npv`` is the piloted
+    scenario's break-even over the horizon (base case; None where undefined) and
+    ``prior_p_below_break_even`` / ``posterior_p_below_break_even`` the share of draws of
+    the conversion below it, before and after the pilot. ``prior`` and ``posterior`` are
+    the decision before and after the pilot on the same draws of every other input.
     """
 
     scenario: str
@@ -229,6 +233,9 @@ class PilotResult(_Contract):
     prior_switch_conversion: ConversionInterval
     extra_annual_churn: ExtraChurnPosterior
     switch_conversion: ConversionPosterior
+    break_even_conversion_npv: Number
+    prior_p_below_break_even: Share | None
+    posterior_p_below_break_even: Share | None
     prior: PilotDecision
     posterior: PilotDecision
 
