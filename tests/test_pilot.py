@@ -465,7 +465,15 @@ def test_summary_sentences_say_what_the_pilot_changed(telecom):
     assert "1,600 of 30,000" in text and "1,450 of 30,000" in text
     assert "full automation (AI first, humans hard to reach)" in text
     assert "more customers lost with the AI" in text
-    assert "before the pilot it was assumed to be" in text
+    result = update.to_contract()
+    assert f"against {round(100 * result.prior_switch_conversion.mean, 1)}% assumed" in text
+    assert "pays over the horizon only if fewer than" in text
+    assert result.prior_p_below_break_even == pytest.approx(
+        np.mean(update.prior.simulation.conversion < update.break_even_conversion_npv)
+    )
+    assert result.posterior_p_below_break_even == pytest.approx(
+        np.mean(update.conversion < update.break_even_conversion_npv)
+    )
     assert ASSUMPTION in text
     assert "EUR " in text and "_" not in text  # words, not code names
 

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from cxtradeoff import paths
 from cxtradeoff.contracts import (
     ConversionInterval,
     ConversionPosterior,
@@ -69,7 +70,9 @@ from cxtradeoff.decision import (
 from cxtradeoff.errors import DataValidationError, ParameterError
 from cxtradeoff.formatting import (
     COLOURS,
+    break_even_words,
     chance,
+    customers,
     money,
     scenario_colour,
     scenario_label,
@@ -108,6 +111,7 @@ __all__ = [
     "MAX_DRAWS",
     "MAX_MONTHS",
     "MIN_MONTHS",
+    "PILOTS_DIR",
     "PILOT_COLUMNS",
     "PILOT_SCHEMA",
     "POWER",
@@ -123,15 +127,20 @@ __all__ = [
     "parse_arm",
     "pilot_churn",
     "pilot_draws",
+    "pilot_file_path",
     "pilot_summary",
     "piloted_scenarios",
     "plan_pilot",
+    "plan_summary",
     "posterior_churn",
     "prior_posterior_chart",
+    "prior_posterior_table",
     "read_pilot_file",
     "update_with_pilot",
 ]
 
+#: where pilot files live (``data/README.md``, "pilots/")
+PILOTS_DIR: Path = paths.DATA_DIR / "pilots"
 #: shortest and longest pilot, in months
 MIN_MONTHS: int = 1
 MAX_MONTHS: int = 24
@@ -384,6 +393,16 @@ def _cell(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     return str(int(value)) if float(value).is_integer() else str(float(value))
+
+
+def pilot_file_path(name: str | Path) -> Path:
+    """A pilot file given by name: a full path as it is, a bare name inside :data:`PILOTS_DIR`.
+
+    >>> pilot_file_path("telecom-illustrative-pilot.csv") == PILOTS_DIR / "telecom-illustrative-pilot.csv"
+    True
+    """
+    path = Path(name)
+    return path if path.is_absolute() or path.parent != Path() else PILOTS_DIR / path
 
 
 def read_pilot_file(path: str | Path) -> PilotCounts:
@@ -1018,6 +1037,11 @@ class PilotUpdate:
         k10, k50, k90 = (float(v) for v in np.percentile(k, [10.0, 50.0, 90.0]))
         prior_k = self.prior.simulation.conversion
         p10, p50, p90 = (float(v) for v in np.percentile(prior_k, [10.0, 50.0, 90.0]))
+        k_star = self.break_even_conversion_npv
+
+        def below(draws: np.ndarray) -> float | None:
+            return None if k_star is None else float(np.mean(draws < k_star))
+
         c = self.counts
         return PilotResult(
             scenario=c.scenario,
@@ -1027,15 +1051,21 @@ class PilotUpdate:
             control_customers=c.control_customers,
             control_churned=c.control_churned,
             assumption=ASSUMPTION,
-            prior_switch_conversion=ConversionInterval(p10=p10, p50=p50, p90=p90),
+            prior_switch_conversion=ConversionInterval(
+                mean=float(np.mean(prior_k)), p10=p10, p50=p50, p90=p90
+            ),
             extra_annual_churn=ExtraChurnPosterior(mean=float(np.mean(u)), p10=u10, p90=u90),
             switch_conversion=ConversionPosterior(
+                mean=float(np.mean(k)),
                 p10=k10,
                 p50=k50,
                 p90=k90,
                 share_clipped=self.share_clipped,
                 share_clipped_at_one=self.share_clipped_at_one,
             ),
+            break_even_conversion_npv=k_star,
+            prior_p_below_break_even=below(prior_k),
+            posterior_p_below_break_even=below(k),
             prior=_pilot_decision(self.prior),
             posterior=_pilot_decision(self.posterior),
         )
@@ -1056,6 +1086,9 @@ class PilotUpdate:
             "prior": result["prior"],
             "posterior": result["posterior"],
             "prior_switch_conversion": result["prior_switch_conversion"],
+            "break_even_conversion_npv": result["break_even_conversion_npv"],
+            "prior_p_below_break_even": result["prior_p_below_break_even"],
+            "posterior_p_below_break_even": result["posterior_p_below_break_even"],
             "assumption": result["assumption"],
             "draws": self.posterior.draws,
             "seed": self.posterior.seed,
@@ -1121,6 +1154,100 @@ def update_with_pilot(
 # ---------------------------------------------------------------------------
 
 
+def plan_summary(plan: PilotPlan, *, currency: str, customers_total: int) -> list[str]:
+    """A pilot plan in sentences for a report (plain text).
+
+    Parameters
+    ----------
+    plan
+        The plan (:func:`plan_pilot`).
+    currency
+        Label for money amounts.
+    customers_total
+        The company's active customers (to say when a pilot needs more than it has).
+
+    Returns
+    -------
+    list of str
+        What the pilot must tell apart and the customers per arm it needs; what its
+        information is worth; what it is expected to cost; the value net of that cost.
+    """
+    piloted = scenario_label(plan.scenario)
+    months = f"{plan.months} month{'s' if plan.months != 1 else ''}"
+    sentences = []
+    n = plan.n_per_arm
+    if n is None or plan.theta_ai_at_break_even is None:
+        sentences.append(
+            f"A pilot cannot change the call on {piloted} on its own: its break-even is "
+            f"{break_even_words(plan.break_even_conversion_npv)} (the share of would-be leavers "
+            "who leave each year at which it stops paying), outside what a pilot can find."
+        )
+    else:
+        sentences.append(
+            f"To tell whether {piloted} loses more customers than today's service, a "
+            f"randomised pilot of {months} needs {n:,} customers in each arm (a two-sided 5% "
+            f"test with 80% power): over the pilot, {share(plan.theta_control, digits=2)} of "
+            f"the control arm would leave, and {share(plan.theta_ai_at_break_even, digits=2)} "
+            "of the AI arm if the share of would-be leavers who leave sat at the break-even, "
+            f"{share(plan.break_even_conversion_npv)} each year."
+        )
+    size = plan.customers_per_arm
+    if size is not None and 2 * size > customers_total:
+        sentences.append(
+            f"Two arms of {size:,} are more than the company's {customers_total:,} customers: "
+            "a pilot this size cannot be run; a longer one needs fewer customers."
+        )
+    if size is not None and plan.evsi is not None and plan.expected_pilot_cost is not None:
+        sentences.append(
+            f"With {size:,} customers per arm, what the pilot would tell is worth "
+            f"{money(plan.evsi, currency)} on average (the expected value of sample "
+            f"information), against {money(plan.evppi_switch_conversion, currency)} for knowing "
+            f"the share of would-be leavers who leave exactly, and at most "
+            f"{money(plan.evppi_extra_churn, currency)} for any pilot of this scenario."
+        )
+        net = plan.evsi - plan.expected_pilot_cost
+        worth = (
+            f"net of that cost, it is worth {money(net, currency)}"
+            if net > 0
+            else "that is more than its information is worth"
+        )
+        sentences.append(
+            f"It is expected to cost {money(plan.expected_pilot_cost, currency)}, the lifetime "
+            f"value of {customers(plan.expected_extra_customers_lost)} extra customers lost in "
+            f"the AI arm during the pilot; {worth}."
+        )
+    return sentences
+
+
+def prior_posterior_table(pilot: PilotResult, *, currency: str) -> pd.DataFrame:
+    """Each scenario before and after the pilot, in words (a table for a report).
+
+    Returns
+    -------
+    DataFrame
+        Index: scenario titles; columns: expected net present value, chance of losing
+        money and chance of being the best choice, each before and after the pilot; the
+        recommended scenario marked in a last pair of columns.
+    """
+    rows = {}
+    for name in pilot.prior.scenarios:
+        before = pilot.prior.scenarios[name]
+        after = pilot.posterior.scenarios.get(name)
+        rows[scenario_title(name)] = {
+            "Expected value, before": money(before.npv_mean, currency),
+            "Expected value, after": money(after.npv_mean if after else None, currency),
+            "Chance of loss, before": chance(before.p_loss),
+            "Chance of loss, after": chance(after.p_loss if after else None),
+            "Chance best, before": chance(before.p_best),
+            "Chance best, after": chance(after.p_best if after else None),
+            "Recommended, before": "yes" if name == pilot.prior.recommended else "",
+            "Recommended, after": "yes" if name == pilot.posterior.recommended else "",
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "Scenario"
+    return frame
+
+
 def _more_or_fewer(value: float) -> str:
     return "more" if value >= 0 else "fewer"
 
@@ -1164,11 +1291,22 @@ def pilot_summary(pilot: PilotResult, *, currency: str, years: int) -> list[str]
     )
     before_k = pilot.prior_switch_conversion
     sentences.append(
-        f"So of the customers who would consider leaving over AI, about {share(k.p50)} "
-        f"actually leave each year (80% interval {share(k.p10)} to {share(k.p90)}); before "
-        f"the pilot it was assumed to be {share(before_k.p50)} (80% interval "
-        f"{share(before_k.p10)} to {share(before_k.p90)}){clipped}."
+        f"So of the customers who would consider leaving over AI, {share(k.mean)} actually "
+        f"leave each year on average (80% interval {share(k.p10)} to {share(k.p90)}), against "
+        f"{share(before_k.mean)} assumed before the pilot (80% interval {share(before_k.p10)} "
+        f"to {share(before_k.p90)}){clipped}."
     )
+    k_star = pilot.break_even_conversion_npv
+    prior_below, posterior_below = (
+        pilot.prior_p_below_break_even,
+        pilot.posterior_p_below_break_even,
+    )
+    if k_star is not None and 0 < k_star < 1 and prior_below is not None:
+        sentences.append(
+            f"{scenario_title(pilot.scenario)} pays over the horizon only if fewer than "
+            f"{share(k_star)} leave each year: the chance of that goes from "
+            f"{chance(prior_below)} before the pilot to {chance(posterior_below)} after it."
+        )
     before, after = pilot.prior, pilot.posterior
     b, a = before.scenarios[before.recommended], after.scenarios[after.recommended]
     after_words = (

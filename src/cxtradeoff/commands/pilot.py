@@ -17,8 +17,10 @@ context: ``evppi_extra_churn`` (the most any pilot of the scenario can be worth)
 ``expected_extra_customers_lost``, ``recommended`` (today), ``draws``, ``seed``.
 
 ``update`` prints the pilot's counts, ``extra_annual_churn`` (mean, p10, p90),
-``switch_conversion`` (p10, p50, p90, share_clipped, share_clipped_at_one),
-``prior_switch_conversion`` (p10, p50, p90 before the pilot) and
+``switch_conversion`` (mean, p10, p50, p90, share_clipped, share_clipped_at_one),
+``prior_switch_conversion`` (mean, p10, p50, p90 before the pilot), the piloted
+scenario's ``break_even_conversion_npv`` with ``prior_p_below_break_even`` and
+``posterior_p_below_break_even``, and
 ``prior`` and ``posterior``, each with ``recommended``, ``scenarios`` (per scenario
 ``npv_mean``, ``p_loss``, ``p_best``) and ``evppi_switch_conversion``; then the
 assumption it rests on, the draws and the seed. The math is in ``cxtradeoff.pilot``
@@ -350,14 +352,24 @@ def update_table(update: PilotUpdate, profile: Profile, years: int) -> str:
         ),
         (
             "Would-be leavers who leave each year",
-            f"{share(k.p50)} (80% interval {share(k.p10)} to {share(k.p90)})",
+            f"{share(k.mean)} on average (80% interval {share(k.p10)} to {share(k.p90)})",
         ),
         (
             "Assumed before the pilot",
-            f"{share(before.p50)} (80% interval {share(before.p10)} to {share(before.p90)})",
+            f"{share(before.mean)} on average (80% interval {share(before.p10)} to "
+            f"{share(before.p90)})",
         ),
         ("Draws where the pilot saw no extra churn", chance(k.share_clipped)),
     ]
+    if result.posterior_p_below_break_even is not None:
+        rows.append(
+            (
+                "Chance the share is below the break-even",
+                f"{chance(result.prior_p_below_break_even)} before, "
+                f"{chance(result.posterior_p_below_break_even)} after (break-even: "
+                f"{share(result.break_even_conversion_npv)} leave each year)",
+            )
+        )
     lines = [f"Pilot update: {profile.display_name} ({cur})", *_rows(rows), ""]
     names = list(result.prior.scenarios)
     header = ("", "Mean NPV", "Chance of loss", "Chance best")
