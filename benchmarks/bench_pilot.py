@@ -155,17 +155,24 @@ def main() -> None:
         f"pilot plan, {args.profile} / {args.scenario} / {args.months} months, "
         f"{args.draws:,} prior draws, {n:,} customers per arm"
     )
-    print(f"  plan_pilot in process (best of {args.repeat}):   {seconds:8.3f} s   goal < 2 s")
-    print(f"  cxtradeoff pilot plan, end to end:       {cli_seconds:8.3f} s   (start-up included)")
-    print(f"  EVSI alone (best of {args.repeat}):             {evsi_seconds:8.3f} s")
-    print(
-        f"  EVSI by the plain definition, numpy:     {numpy_seconds:8.3f} s   "
-        f"({subset} pilots scaled up; {numpy_seconds / evsi_seconds:,.0f} x the fast EVSI)"
-    )
-    print(
-        f"  EVSI by the plain definition, Python:    {python_seconds:8.1f} s   "
-        f"({loop} pilots scaled up; {python_seconds / evsi_seconds:,.0f} x the fast EVSI)"
-    )
+    rows = [
+        (f"plan_pilot in process (best of {args.repeat})", f"{seconds:8.3f} s", "goal < 2 s"),
+        ("cxtradeoff pilot plan, end to end", f"{cli_seconds:8.3f} s", "start-up included"),
+        (f"EVSI alone (best of {args.repeat})", f"{evsi_seconds:8.3f} s", ""),
+        (
+            "EVSI by the plain definition, numpy",
+            f"{numpy_seconds:8.3f} s",
+            f"{subset} pilots scaled up; {numpy_seconds / evsi_seconds:,.0f} x the fast EVSI",
+        ),
+        (
+            "EVSI by the plain definition, Python",
+            f"{python_seconds:8.1f} s",
+            f"{loop} pilots scaled up; {python_seconds / evsi_seconds:,.0f} x the fast EVSI",
+        ),
+    ]
+    width = max(len(label) for label, _, _ in rows)
+    for label, value, note in rows:
+        print(f"  {label:<{width}}  {value}   {note}".rstrip())
     print(
         f"  EVSI: fast {result.evsi:,.0f}, plain definition {plain_value:,.0f}; "
         f"EVPPI of k {result.evppi_switch_conversion:,.0f}, "
