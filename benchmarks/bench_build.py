@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
-from cxtradeoff.config import load_config
 from cxtradeoff.paths import REPORTS_CONFIG
+from cxtradeoff.pipeline.config import load_config
 
 BIN = Path(sys.executable).parent
 

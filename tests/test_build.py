@@ -269,7 +269,7 @@ def test_progress_bar_on_a_terminal(tiny_project: Path) -> None:
 
 
 def test_landing_page_words_the_break_even_ends_and_escapes_everything() -> None:
-    from cxtradeoff.build import render_index
+    from cxtradeoff.pipeline.finish import render_index
 
     def entry(k: float | None, name: str) -> dict:
         return {"title": f"<i>{name}</i>", "status": "ok", "outputs": {"html": f"{name}.html"},

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from cxtradeoff.cli import main
-from cxtradeoff.config import load_config, notebook_parameters, parse_config
 from cxtradeoff.errors import ConfigError
 from cxtradeoff.paths import NOTEBOOKS_DIR, REPORTS_CONFIG, ROOT
+from cxtradeoff.pipeline.config import load_config, notebook_parameters, parse_config
 
 
 def _problems(raw: object, root: Path) -> str:

@@ -163,8 +163,9 @@ def summary_table(outcome: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from cxtradeoff.browser import find_chromium
-    from cxtradeoff.build import build
-    from cxtradeoff.config import load_config
+    from cxtradeoff.pipeline.build import build
+    from cxtradeoff.pipeline.config import load_config
+    from cxtradeoff.report_checks import model_parameter_problems
 
     formats, explicit = _parse_formats(args.formats)
     if args.jobs is not None and args.jobs < 1:
@@ -196,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
             wait_s=args.wait,
             keep=args.keep,
             verbose=args.verbose,
+            parameter_checks=[model_parameter_problems],
             progress=display,
         )
     finally:

@@ -1,0 +1,202 @@
+"""Running the reports of a plan: notebooks in warm kernels, PDFs in one browser.
+
+Notebooks run concurrently, one per worker thread, each worker on a kernel it keeps
+(:class:`~cxtradeoff.pipeline.kernels.KernelWorker`). One headless Chromium, in a thread
+of its own, prints every PDF while the kernels go on. Each report is executed and exported
+into a staging folder of its own inside the output folder; what happens to it then (moved
+into place, or kept as a failure) is the caller's ``finish`` callback, called in the main
+thread as each report ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from cxtradeoff.errors import RenderError
+from cxtradeoff.pipeline import plan
+from cxtradeoff.pipeline.config import ReportSpec
+from cxtradeoff.pipeline.events import Event
+from cxtradeoff.pipeline.export import PrinterThread, notebook_to_html
+from cxtradeoff.pipeline.kernels import KernelWorker, WarmKernel, execute_notebook
+
+#: called in the main thread when a report ends: its job, its staged files (None when it
+#: failed) and the error; returns the report's final status (ok or failed)
+Finish = Callable[["Job", "dict[str, Path] | None", "BaseException | None"], str]
+#: called when a report cannot be built because reports it reads failed
+Skip = Callable[[ReportSpec, list[str]], None]
+
+
+@dataclass
+class Job:
+    """One report being built: its spec, key, input hashes and staging folder."""
+
+    spec: ReportSpec
+    key: str
+    inputs: dict[str, str]
+    stage: Path
+    started: float = 0.0
+    started_at: str = ""
+
+    @property
+    def subtitle(self) -> str:
+        """The PDF's running header: profile and build date."""
+        return f"{self.spec.profile or ''} · built {self.started_at[:10]}".strip(" ·")
+
+
+def stage_report(
+    job: Job, kernel: WarmKernel | None, *, out_dir: Path, log_output: bool
+) -> dict[str, Path]:
+    """Worker thread: execute the notebook and export HTML into the job's staging folder."""
+    threading.current_thread().name = job.spec.name
+    spec = job.spec
+    params = dict(spec.parameters)
+    staged: dict[str, Path] = {}
+    if spec.writes_results:
+        staged["results"] = job.stage / f"{spec.name}.results.json"
+        params["results_path"] = str(staged["results"])
+    if spec.reads_results:
+        params["results_files"] = [str(out_dir / f"{d}.results.json") for d in spec.depends_on]
+    executed = job.stage / f"{spec.name}.ipynb"
+    execute_notebook(spec.notebook, executed, parameters=params, log_output=log_output, warm=kernel)
+    staged["notebook"] = executed
+    html_path = job.stage / f"{spec.name}.html"
+    html_path.write_text(notebook_to_html(executed, title=spec.title), encoding="utf-8")
+    staged["html"] = html_path
+    if "results" in staged and not staged["results"].is_file():
+        raise RenderError(f"{spec.notebook.name}: ran but wrote no results file")
+    return staged
+
+
+class Runner:
+    """Runs a plan's reports on ``jobs`` warm kernels and one printer.
+
+    Parameters
+    ----------
+    todo
+        Reports to build, in the order to start them (see :func:`plan.start_order`).
+    done
+        Status of every report already settled (``ok`` for those up to date); updated as
+        reports end.
+    """
+
+    def __init__(
+        self,
+        todo: Sequence[ReportSpec],
+        *,
+        keys: dict[str, str],
+        inputs: dict[str, dict[str, str]],
+        out_dir: Path,
+        jobs: int,
+        formats: Sequence[str],
+        verbose: bool,
+        done: dict[str, str],
+        finish: Finish,
+        skip: Skip,
+        progress: Callable[[Event], None],
+    ) -> None:
+        self.pending = list(todo)
+        self.keys, self.inputs, self.out_dir = keys, inputs, out_dir
+        self.jobs, self.formats, self.verbose = max(1, jobs), tuple(formats), verbose
+        self.done, self.finish, self.skip, self.progress = done, finish, skip, progress
+        self.running: dict[Future[dict[str, Path]], tuple[Job, KernelWorker]] = {}
+        self.printing: dict[Future[None], tuple[Job, dict[str, Path]]] = {}
+        self.browser_version: str | None = None
+
+    def run(self) -> None:
+        """Build every report; returns when all have ended."""
+        printer = PrinterThread() if "pdf" in self.formats else None
+        handler = _attach_cell_logger(self.progress) if self.verbose else None
+        workers: list[KernelWorker] = []
+        try:
+            version = printer.start() if printer is not None else None
+            workers = [KernelWorker(i) for i in range(self.jobs)]
+            idle = list(reversed(workers))
+            while self.pending or self.running or self.printing:
+                self._start_ready(idle)
+                if self.running or self.printing:
+                    self._collect(idle, printer)
+            if version is not None and version.exception() is None:
+                self.browser_version = version.result()
+        finally:
+            for worker in workers:
+                worker.close()
+            if printer is not None:
+                printer.close()
+            if handler is not None:
+                logging.getLogger("papermill").removeHandler(handler)
+
+    def _start_ready(self, idle: list[KernelWorker]) -> None:
+        """Start every report whose dependencies are done, while workers are idle."""
+        for spec in plan.ready(self.pending, self.done):
+            failed = plan.failed_dependencies(spec, self.done)
+            if not failed and not idle:
+                continue
+            self.pending.remove(spec)
+            if failed:
+                self.done[spec.name] = "skipped"
+                self.skip(spec, failed)
+                continue
+            stage = self.out_dir / f".staging-{spec.name}-{os.urandom(4).hex()}"
+            stage.mkdir()
+            job = Job(spec, self.keys[spec.name], self.inputs[spec.name], stage,
+                      time.perf_counter(), datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
+            self.progress(Event("start", spec.name))
+            worker = idle.pop()
+            self.running[worker.submit(partial(self._stage, job))] = (job, worker)
+
+    def _stage(self, job: Job, kernel: WarmKernel) -> dict[str, Path]:
+        return stage_report(job, kernel, out_dir=self.out_dir, log_output=self.verbose)
+
+    def _collect(self, idle: list[KernelWorker], printer: PrinterThread | None) -> None:
+        """Wait for a notebook or a print to end, and hand it on."""
+        futures: list[Future[Any]] = [*self.running, *self.printing]
+        finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+        for future in finished:
+            if future in self.printing:
+                job, staged = self.printing.pop(future)
+                self._end(job, staged, future.exception())
+                continue
+            job, worker = self.running.pop(future)
+            idle.append(worker)
+            error = future.exception()
+            if error is None and printer is not None:
+                staged = future.result()
+                pdf = job.stage / f"{job.spec.name}.pdf"
+                printed = printer.submit(staged["html"], pdf, title=job.spec.title,
+                                         subtitle=job.subtitle)  # fmt: skip
+                self.printing[printed] = (job, {**staged, "pdf": pdf})
+            else:
+                self._end(job, None if error else future.result(), error)
+
+    def _end(self, job: Job, staged: dict[str, Path] | None, error: BaseException | None) -> None:
+        try:
+            self.done[job.spec.name] = self.finish(job, staged, error)
+        finally:
+            shutil.rmtree(job.stage, ignore_errors=True)
+
+
+def _attach_cell_logger(progress: Callable[[Event], None]) -> Any:
+    """Forward papermill's per-cell log lines as ``cell`` events (``-v``)."""
+
+    class _Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage()
+            if text.startswith(("Executing Cell", "Ending Cell")):
+                progress(Event("cell", threading.current_thread().name, message=text.rstrip("-")))
+
+    handler = _Handler(level=logging.INFO)
+    logger = logging.getLogger("papermill")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
