@@ -14,7 +14,7 @@ JOBS ?=
 BUILD_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup report test lab lint lock clean
+.PHONY: help setup report test lab lint lock schemas clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +42,9 @@ lab: setup ## Open JupyterLab on the project's kernel, "Python (cxtradeoff)"
 lint: setup ## ruff and mypy on the package
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src
+
+schemas: setup ## Regenerate the JSON Schemas of the results file and the manifest (docs/schemas/)
+	$(PY) -m cxtradeoff.contracts docs/schemas
 
 lock: ## Re-resolve and re-pin requirements.lock from pyproject.toml
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

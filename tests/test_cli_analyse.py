@@ -11,7 +11,6 @@ import pytest
 
 from cxtradeoff import paths
 from cxtradeoff.cli import main
-from cxtradeoff.results import read_results, write_results
 
 KEYS = (
     "margin_per_customer",
@@ -276,17 +275,6 @@ def test_profiles_lists_names_first(capsys):
         assert name in first_words
     for name in ("status_quo", "hybrid", "full_automation", "reversal"):
         assert name in first_words
-
-
-def test_results_file_is_written_atomically(tmp_path):
-    target = tmp_path / "out" / "results.json"
-    write_results({"a": 1.5, "b": None}, target)
-    assert read_results(target) == {"a": 1.5, "b": None}
-    assert [p.name for p in target.parent.iterdir()] == ["results.json"]
-    with pytest.raises(ValueError):
-        write_results({"a": float("nan")}, target)
-    assert read_results(target) == {"a": 1.5, "b": None}  # the old file is intact
-    assert [p.name for p in target.parent.iterdir()] == ["results.json"]
 
 
 def test_help_constants_match_the_model() -> None:

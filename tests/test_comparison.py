@@ -9,13 +9,14 @@ import matplotlib.pyplot as plt
 import pytest
 
 from cxtradeoff import comparison
+from cxtradeoff.contracts import ResultsFile
 from cxtradeoff.errors import DataValidationError
 from cxtradeoff.profiles import load_profiles
-from cxtradeoff.results import build_results
+from cxtradeoff.results import build_results, write_results
 
 
 @pytest.fixture(scope="module")
-def results() -> list[dict]:
+def results() -> list[ResultsFile]:
     profiles = load_profiles()
     return [
         build_results(profiles[name], ["status_quo", "hybrid", "full_automation"], draws=300, seed=1)
@@ -23,11 +24,10 @@ def results() -> list[dict]:
     ]
 
 
-def _write(tmp_path: Path, results: list[dict]) -> list[Path]:
+def _write(tmp_path: Path, results: list[ResultsFile]) -> list[Path]:
     paths = []
     for r in results:
-        path = tmp_path / f"{r['profile']}.results.json"
-        path.write_text(json.dumps(r))
+        path = write_results(r, tmp_path / f"{r.profile}.results.json")
         paths.append(path)
     return paths
 
@@ -36,20 +36,20 @@ def test_results_files_round_trip_into_one_row_per_company_and_scenario(tmp_path
     frame = comparison.comparison_frame(comparison.load_results(_write(tmp_path, results)))
     assert len(frame) == 6
     row = frame[(frame["profile"] == "telecom") & (frame["scenario"] == "hybrid")].iloc[0]
-    source = results[0]["scenarios"]["hybrid"]
-    assert row["npv"] == source["npv"]
-    assert row["break_even_conversion_npv"] == source["break_even_conversion_npv"]
+    source = results[0].scenarios["hybrid"]
+    assert row["npv"] == source.npv
+    assert row["break_even_conversion_npv"] == source.break_even_conversion_npv
     assert row["currency"] == "EUR"
 
 
 def test_missing_or_broken_results_name_the_file_and_key(tmp_path, results) -> None:
-    with pytest.raises(DataValidationError, match="file not found"):
+    with pytest.raises(DataValidationError, match="does not exist"):
         comparison.load_results([tmp_path / "nope.json"])
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     with pytest.raises(DataValidationError, match="not valid JSON"):
         comparison.load_results([bad])
-    broken = json.loads(json.dumps(results[0]))
+    broken = results[0].model_dump(mode="json")
     del broken["currency"]
     del broken["scenarios"]["hybrid"]["npv"]
     path = tmp_path / "broken.json"
@@ -57,8 +57,9 @@ def test_missing_or_broken_results_name_the_file_and_key(tmp_path, results) -> N
     with pytest.raises(DataValidationError) as info:
         comparison.load_results([path])
     message = str(info.value)
-    assert "broken.json" in message and "'currency' is missing" in message
-    assert "scenarios.hybrid: key 'npv' is missing" in message
+    assert "broken.json" in message and "currency: Field required" in message
+    assert "scenarios.hybrid.npv: Field required" in message
+    assert "rebuild the report" in message
     with pytest.raises(DataValidationError, match="no results file given"):
         comparison.load_results([])
 
@@ -78,8 +79,7 @@ def test_summary_is_built_from_the_figures(results) -> None:
 
 
 def test_table_keeps_each_currency_and_escapes_names(results) -> None:
-    hostile = json.loads(json.dumps(results[0]))
-    hostile["display_name"] = "<script>alert(1)</script>"
+    hostile = results[0].model_copy(update={"display_name": "<script>alert(1)</script>"})
     html = comparison.comparison_table_html(comparison.comparison_frame([hostile, results[1]]))
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "EUR" in html and "USD" in html
@@ -97,6 +97,6 @@ def test_charts_have_a_bar_per_company_and_ai_scenario(results) -> None:
 
 def test_on_its_defaults_it_analyses_every_profile() -> None:
     results = comparison.results_for_profiles(draws=50, seed=3)
-    assert [r["profile"] for r in results] == list(load_profiles())
+    assert [r.profile for r in results] == list(load_profiles())
     again = comparison.results_for_profiles(draws=50, seed=3)
     assert results == again  # seeded

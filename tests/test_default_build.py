@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
 from cxtradeoff.cli import main
-from cxtradeoff.narrative import break_even_sentence, format_chance, format_money
+from cxtradeoff.formatting import break_even_sentence, chance, money
 from cxtradeoff.paths import COMPANY_PROFILES, NOTEBOOKS_DIR, REPORTS_CONFIG
 
 pytestmark = pytest.mark.slow
@@ -43,11 +43,11 @@ def test_analysis_pdf_has_pages_and_the_headline_numbers(built: Path) -> None:
     assert "Savings versus loyalty: telecom operator" in text  # the title block
     assert f"Page 1 of {pages}" in text
     scenario = results["scenarios"][head["scenario"]]
-    assert format_money(scenario["annual_savings"], currency) in text
-    assert format_money(head["npv"], currency) in text
+    assert money(scenario["annual_savings"], currency) in text
+    assert money(head["npv"], currency) in text
     k_star = head.get("break_even_conversion_npv", head["break_even_conversion"])
     assert " ".join(break_even_sentence(k_star).split())[:60] in text
-    assert f"the chance of losing money is {format_chance(head['p_loss'])}" in text
+    assert f"the chance of losing money is {chance(head['p_loss'])}" in text
 
 
 def test_evidence_pdf_holds_the_title_and_the_key_figures(built: Path) -> None:

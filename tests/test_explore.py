@@ -22,8 +22,8 @@ from cxtradeoff.explore import (
     explore_state,
     headline_html,
 )
+from cxtradeoff.formatting import break_even_sentence, break_even_words, customers, money
 from cxtradeoff.model import WORKED_CHECK, parameters_from_mapping, scenario_phases
-from cxtradeoff.narrative import break_even_sentence, format_money, format_share
 from cxtradeoff.profiles import Profile, load_profiles
 from cxtradeoff.results import DEFAULT_SEED, build_results
 from cxtradeoff.uncertainty import conversion_curve
@@ -66,10 +66,10 @@ def test_base_case_headline_is_the_reports(profiles, scenario):
     company = profiles["telecom"]
     headline, figure = explore_state(company, {}, scenario=scenario)
     report = build_results(company, [scenario], draws=20000, seed=DEFAULT_SEED)
-    expected = report["scenarios"][scenario]
+    expected = report.scenarios[scenario]
     for key in HEADLINE_NUMBERS:
-        assert headline[key] == expected[key], key
-    assert report["headline"]["npv"] == headline["npv"]
+        assert headline[key] == getattr(expected, key), key
+    assert report.headline.npv == headline["npv"]
     assert headline["display_name"] == company.display_name
     assert headline["currency"] == "EUR"
     assert headline["horizon_years"] == company.parameters.horizon_years
@@ -93,11 +93,11 @@ def test_overrides_give_the_reports_numbers_with_the_same_overrides(profiles):
         "cost_human_contact": 9.5,
     }
     headline, _ = explore_state(company, overrides, scenario="full_automation", draws=500, seed=3)
-    report = build_results(company, ["full_automation"], draws=500, seed=3, overrides=overrides)[
-        "scenarios"
-    ]["full_automation"]
+    report = build_results(
+        company, ["full_automation"], draws=500, seed=3, overrides=overrides
+    ).scenarios["full_automation"]
     for key in HEADLINE_NUMBERS:
-        assert headline[key] == report[key], key
+        assert headline[key] == getattr(report, key), key
     assert headline["overrides"] == overrides
     assert headline["switch_conversion"] == 0.12
 
@@ -204,10 +204,10 @@ def test_headline_html_shows_the_numbers_and_escapes_free_text():
     text = headline_html(headline)
     assert "<script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Sons" in text
-    assert format_money(headline["npv"], "EUR") in text
-    assert format_share(headline["break_even_conversion_npv"]) in text
+    assert money(headline["npv"], "EUR") in text
+    assert break_even_words(headline["break_even_conversion_npv"]) in text
     assert "Break-even conversion (NPV = 0 over 3 years)" in text
-    assert f"{headline['customers_lost_per_year']:,.0f}" in text
+    assert customers(headline['customers_lost_per_year']) in text
     assert "Net present value (3 years)" in text
 
 
@@ -238,7 +238,7 @@ def test_moving_a_slider_redraws_headline_and_chart(profiles):
     assert panel.state == expected
     assert panel.headline.value == headline_html(expected)
     assert panel.headline.value != before_html
-    assert format_money(expected["npv"], "EUR") in panel.headline.value
+    assert money(expected["npv"], "EUR") in panel.headline.value
     assert bytes(panel.chart.value).startswith(PNG_MAGIC)
     assert bytes(panel.chart.value) != bytes(before_png)
 
@@ -279,7 +279,7 @@ def test_profile_dropdown_resets_the_sliders_to_that_profile(profiles):
     assert panel.state == expected
     assert company.display_name in panel.headline.value
     assert panel.controls["cost_human_contact"].description == "Cost per human contact (USD)"
-    assert format_money(expected["npv"], "USD") in panel.headline.value
+    assert money(expected["npv"], "USD") in panel.headline.value
 
 
 def test_scenario_dropdown_and_reset_button(profiles):

@@ -7,19 +7,27 @@ added across profiles; the charts compare shares and chances, which have no curr
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from cxtradeoff.contracts import ResultsFile
+from cxtradeoff.contracts import load_results as load_results_file
 from cxtradeoff.errors import DataValidationError
-from cxtradeoff.narrative import escape_text, format_chance, format_money, format_share
-from cxtradeoff.theme import PAGE_WIDTH_IN, PALETTE
+from cxtradeoff.formatting import (
+    break_even_words,
+    chance,
+    money,
+    scenario_colour,
+    scenario_title,
+    verdict,
+)
+from cxtradeoff.narrative import escape_text
+from cxtradeoff.theme import PAGE_WIDTH_IN
 
 REQUIRED_KEYS = ("profile", "display_name", "currency", "horizon_years", "scenarios")
 SCENARIO_KEYS = (
@@ -34,54 +42,36 @@ SCENARIO_KEYS = (
 )
 
 
-#: optional in a results file (older ones lack it); the comparison falls back to the contract's
 NPV_BREAK_EVEN = "break_even_conversion_npv"
 
 
-def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
-    """Read results files, checking each has what the comparison needs.
+def load_results(paths: Sequence[str | Path]) -> list[ResultsFile]:
+    """Read the results files of the reports compared.
 
     Raises
     ------
     DataValidationError
-        Naming the file and every missing or malformed key.
+        Naming the file and every field at fault (:func:`cxtradeoff.contracts.load_results`),
+        or when no file is given.
     """
-    loaded = []
-    for raw in paths:
-        path = Path(raw)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataValidationError(path, ["file not found (was its report built?)"]) from None
-        except ValueError as exc:
-            raise DataValidationError(path, [f"not valid JSON: {exc}"]) from None
-        problems = [f"key {k!r} is missing" for k in REQUIRED_KEYS if k not in data]
-        for name, result in (data.get("scenarios") or {}).items():
-            problems += [
-                f"scenarios.{name}: key {k!r} is missing" for k in SCENARIO_KEYS if k not in result
-            ]
-        if problems:
-            raise DataValidationError(path, problems)
-        loaded.append(data)
+    loaded = [load_results_file(path) for path in paths]
     if not loaded:
         raise DataValidationError("results_files", ["no results file given"])
     return loaded
 
 
-def comparison_frame(results: Sequence[dict[str, Any]]) -> pd.DataFrame:
+def comparison_frame(results: Sequence[ResultsFile]) -> pd.DataFrame:
     """One row per profile and scenario with the headline figures (unrounded)."""
     rows = []
     for data in results:
-        for scenario, result in data["scenarios"].items():
+        for scenario, result in data.scenarios.items():
             rows.append(
                 {
-                    "profile": data["profile"],
-                    "company": data["display_name"],
-                    "currency": data["currency"],
+                    "profile": data.profile,
+                    "company": data.display_name,
+                    "currency": data.currency,
                     "scenario": scenario,
-                    **{k: result.get(k) for k in SCENARIO_KEYS},
-                    # the break-even over the horizon (one-off costs counted); older results lack it
-                    NPV_BREAK_EVEN: result.get(NPV_BREAK_EVEN, result.get("break_even_conversion")),
+                    **{k: getattr(result, k) for k in (*SCENARIO_KEYS, NPV_BREAK_EVEN)},
                 }
             )
     frame = pd.DataFrame(rows)
@@ -95,19 +85,19 @@ def comparison_table_html(frame: pd.DataFrame) -> str:
     shown = pd.DataFrame(
         {
             "Company": frame["company"],  # to_html escapes it
-            "Scenario": frame["scenario"].str.replace("_", " "),
+            "Scenario": frame["scenario"].map(scenario_title),
             "Annual savings": [
-                format_money(v, c)
+                money(v, c)
                 for v, c in zip(frame["annual_savings"], frame["currency"], strict=True)
             ],
             "Annual loyalty cost": [
-                format_money(v, c)
+                money(v, c)
                 for v, c in zip(frame["annual_loyalty_cost"], frame["currency"], strict=True)
             ],
             "NPV (P10 / P50 / P90)": [
-                " / ".join(format_money(v, c) for v in (lo, mid, hi))
+                " / ".join(money(v, c) for v in (lo, mid, hi))
                 if not np.isnan(mid)
-                else format_money(npv, c)
+                else money(npv, c)
                 for lo, mid, hi, npv, c in zip(
                     frame["npv_p10"],
                     frame["npv_p50"],
@@ -117,19 +107,19 @@ def comparison_table_html(frame: pd.DataFrame) -> str:
                     strict=True,
                 )
             ],
-            "Break-even conversion": frame[NPV_BREAK_EVEN].map(_share_or_dash),
-            "P(NPV < 0)": frame["p_loss"].map(_chance_or_dash),
+            "Break-even conversion": frame[NPV_BREAK_EVEN].map(_break_even_cell),
+            "P(NPV < 0)": frame["p_loss"].map(_chance_cell),
         }
     )
     return str(shown.to_html(index=False, escape=True, border=0, classes="cx-compare"))
 
 
-def _share_or_dash(value: float) -> str:
-    return "–" if value is None or np.isnan(value) else format_share(float(value))
+def _break_even_cell(value: float) -> str:
+    return break_even_words(None if pd.isna(value) else float(value))
 
 
-def _chance_or_dash(value: float) -> str:
-    return "–" if value is None or np.isnan(value) else format_chance(float(value))
+def _chance_cell(value: float) -> str:
+    return chance(None if pd.isna(value) else float(value))
 
 
 def comparison_summary(frame: pd.DataFrame) -> str:
@@ -140,16 +130,15 @@ def comparison_summary(frame: pd.DataFrame) -> str:
     lines = []
     for company, group in ai.groupby("company", sort=False):
         best = group.loc[group["npv"].idxmax()]
-        verdict = "pays" if best["npv"] > 0 else "does not pay"
         risk = (
-            f", with a {format_chance(float(best['p_loss']))} chance of losing money under the evidence"
+            f", with a {chance(float(best['p_loss']))} chance of losing money under the evidence"
             if not np.isnan(best["p_loss"])
             else ""
         )
         lines.append(
             f"- **{escape_text(str(company))}**: the best AI scenario, "
-            f"{str(best['scenario']).replace('_', ' ')}, {verdict} on the base case "
-            f"(NPV {format_money(float(best['npv']), str(best['currency']))}){risk}."
+            f"{scenario_title(str(best['scenario'])).lower()}, {verdict(float(best['npv']))} "
+            f"on the base case (NPV {money(float(best['npv']), str(best['currency']))}){risk}."
         )
     paying = ai.groupby("company", sort=False)["npv"].max()
     head = (
@@ -160,7 +149,13 @@ def comparison_summary(frame: pd.DataFrame) -> str:
 
 
 def _bar_chart(
-    frame: pd.DataFrame, column: str, *, title: str, xlabel: str, reference: float | None = None
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    title: str,
+    xlabel: str,
+    words: Callable[[float | None], str],
+    reference: float | None = None,
 ) -> Figure:
     ai = frame[frame["scenario"] != "status_quo"].copy()
     companies = list(dict.fromkeys(ai["company"]))
@@ -177,14 +172,14 @@ def _bar_chart(
             y + i * height - 0.4 + height / 2,
             np.nan_to_num(values, nan=0.0),
             height=height * 0.92,
-            color=PALETTE.get(scenario, "#444444"),
-            label=scenario.replace("_", " "),
+            color=scenario_colour(scenario),
+            label=scenario_title(scenario),
         )
         for yy, v in zip(y + i * height - 0.4 + height / 2, values, strict=True):
             ax.text(
                 0 if np.isnan(v) else v,
                 yy,
-                " n/a" if np.isnan(v) else f" {100 * v:.1f}%",
+                " " + words(None if np.isnan(v) else float(v)),
                 va="center",
                 fontsize=8.5,
             )
@@ -208,6 +203,7 @@ def break_even_comparison(frame: pd.DataFrame, *, prior_median: float = 0.05) ->
         NPV_BREAK_EVEN,
         title="Break-even switch conversion (dashed: prior median)",
         xlabel="share of would-be switchers who may leave before AI stops paying",
+        words=break_even_words,
         reference=prior_median,
     )
 
@@ -219,6 +215,7 @@ def loss_chance_comparison(frame: pd.DataFrame) -> Figure:
         "p_loss",
         title="Chance of losing money under the evidence",
         xlabel="P(NPV < 0) over the Monte Carlo draws",
+        words=chance,
     )
 
 
@@ -228,7 +225,7 @@ def results_for_profiles(
     scenarios: Sequence[str] = ("status_quo", "hybrid", "full_automation", "reversal"),
     draws: int = 2000,
     seed: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ResultsFile]:
     """Analyse every profile here, when no results files are given (a notebook on its defaults).
 
     Uses the same :func:`cxtradeoff.results.build_results` as the per-company reports.

@@ -38,19 +38,23 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from cxtradeoff import plots
+from cxtradeoff.contracts import ScenarioResult
 from cxtradeoff.errors import CxTradeoffError, ParameterError
-from cxtradeoff.model import get_scenario, scenario_phases
-from cxtradeoff.narrative import (
-    SCENARIO_LABELS,
+from cxtradeoff.formatting import (
     break_even_sentence,
-    counts_one_off_costs,
-    format_chance,
-    format_money,
-    format_share,
+    break_even_words,
+    chance,
+    customers,
+    money,
+    scenario_colour,
+    scenario_label,
+    scenario_title,
+    verdict,
 )
+from cxtradeoff.model import get_scenario, scenario_phases
+from cxtradeoff.narrative import counts_one_off_costs
 from cxtradeoff.profiles import Profile, get_profile
 from cxtradeoff.results import DEFAULT_SEED, analyse_scenario
-from cxtradeoff.theme import PALETTE
 from cxtradeoff.uncertainty import conversion_curve, distribution_table
 
 #: the parameters the sliders move, in the order they are shown
@@ -130,10 +134,11 @@ def explore_state(
     """
     get_scenario(scenario)
     chosen = dict(overrides)
-    result = analyse_scenario(profile, scenario, overrides=chosen, draws=draws, seed=seed)
+    result = ScenarioResult(
+        **analyse_scenario(profile, scenario, overrides=chosen, draws=draws, seed=seed)
+    )
     phases = scenario_phases(profile.parameters, scenario, overrides=chosen)
     used = phases[0][1]
-    npv = result["npv"]
     headline: dict[str, Any] = {
         "profile": profile.id,
         "display_name": profile.display_name,
@@ -142,10 +147,10 @@ def explore_state(
         "horizon_years": used.horizon_years,
         "overrides": chosen,
         "switch_conversion": used.switch_conversion,
-        **{key: result.get(key) for key in HEADLINE_NUMBERS},
-        "verdict": "pays" if (npv or 0.0) > 0 else "does not pay",
+        **{key: getattr(result, key) for key in HEADLINE_NUMBERS},
+        "verdict": verdict(result.npv),
         "break_even_sentence": break_even_sentence(
-            result["break_even_conversion_npv"], one_off_costs=counts_one_off_costs(result)
+            result.break_even_conversion_npv, one_off_costs=counts_one_off_costs(result)
         ),
     }
     figure = _chart(profile, scenario, chosen, headline)
@@ -159,7 +164,9 @@ def _chart(
     k_star = headline["break_even_conversion_npv"]  # where the curve crosses zero
     reference: float | None = None
     if overrides:
-        reference = analyse_scenario(profile, scenario, draws=0)["break_even_conversion_npv"]
+        reference = ScenarioResult(
+            **analyse_scenario(profile, scenario, draws=0)
+        ).break_even_conversion_npv
     k_now = float(headline["switch_conversion"])
     axis = plots.conversion_axis([k_star, reference], minimum=max(0.4, 1.15 * k_now))
     prior = distribution_table(profile.parameters, scenario, overrides=overrides)
@@ -177,7 +184,7 @@ def _chart(
         base_conversion=k_now,
     )
     ax = figure.axes[0]
-    title = plots.SCENARIO_TITLES.get(scenario, scenario)
+    title = scenario_title(scenario)
     for line in ax.get_lines():
         if line.get_label() == "Base value":
             line.set_label("Conversion set")
@@ -187,7 +194,7 @@ def _chart(
         ax.plot(
             axis,
             conversion_curve(profile.parameters, scenario, conversion=axis),
-            color=PALETTE.get(scenario, PALETTE["net"]),
+            color=scenario_colour(scenario),
             linestyle="--",
             linewidth=1.4,
             alpha=0.7,
@@ -213,21 +220,20 @@ def headline_html(headline: Mapping[str, Any]) -> str:
     True
     """
     currency = str(headline["currency"])
-    label = SCENARIO_LABELS.get(str(headline["scenario"]), str(headline["scenario"]))
-    lost = headline.get("customers_lost_per_year")
+    label = scenario_label(str(headline["scenario"]))
     rows = [
-        ("Savings a year", format_money(headline.get("annual_savings"), currency)),
-        ("Loyalty cost a year", format_money(headline.get("annual_loyalty_cost"), currency)),
-        ("Customers lost a year", "n/a" if lost is None else f"{lost:,.0f}"),
+        ("Savings a year", money(headline.get("annual_savings"), currency)),
+        ("Loyalty cost a year", money(headline.get("annual_loyalty_cost"), currency)),
+        ("Customers lost a year", customers(headline.get("customers_lost_per_year"))),
         (
             f"Net present value ({int(headline['horizon_years'])} years)",
-            format_money(headline.get("npv"), currency),
+            money(headline.get("npv"), currency),
         ),
         (
             f"Break-even conversion (NPV = 0 over {int(headline['horizon_years'])} years)",
-            format_share(headline.get("break_even_conversion_npv")),
+            break_even_words(headline.get("break_even_conversion_npv")),
         ),
-        ("Chance of losing money", format_chance(headline.get("p_loss"))),
+        ("Chance of losing money", chance(headline.get("p_loss"))),
     ]
     cells = "".join(
         f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(name)}</th>"
@@ -419,7 +425,7 @@ def control_panel(
         style=style,
     )
     scenario_box = widgets.Dropdown(
-        options=[(plots.SCENARIO_TITLES.get(s, s), s) for s in scenarios],
+        options=[(scenario_title(s), s) for s in scenarios],
         value=scenario,
         description="Scenario",
         layout=layout,

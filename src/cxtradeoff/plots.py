@@ -2,14 +2,13 @@
 
 Each function takes plain results (dicts, arrays, DataFrames) and returns a
 ``Figure``; nothing here computes the model. Colours come from
-:data:`cxtradeoff.theme.PALETTE`; widths fit an A4 page (``theme.PAGE_WIDTH_IN``).
+:data:`cxtradeoff.formatting.COLOURS`; widths fit an A4 page (``theme.PAGE_WIDTH_IN``).
 Call :func:`cxtradeoff.theme.set_theme` first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,39 +16,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from cxtradeoff.theme import PAGE_WIDTH_IN, PALETTE
-
-SCENARIO_TITLES: Mapping[str, str] = {
-    "status_quo": "Status quo",
-    "hybrid": "Hybrid",
-    "full_automation": "Full automation",
-    "reversal": "Reversal",
-}
-
-
-def _title(name: str) -> str:
-    return SCENARIO_TITLES.get(name, name)
-
-
-def _colour(name: str) -> str:
-    return PALETTE.get(name, PALETTE["net"])
+from cxtradeoff.contracts import ScenarioResult
+from cxtradeoff.formatting import COLOURS, money, scenario_colour, scenario_title
+from cxtradeoff.theme import PAGE_WIDTH_IN
 
 
 def money_formatter(currency: str) -> FuncFormatter:
-    """Axis labels like ``EUR 12M`` or ``-USD 3.5M``."""
-
-    def fmt(value: float, _pos: int | None = None) -> str:
-        sign = "-" if value < 0 else ""
-        size = abs(value)
-        if size >= 1e9:
-            return f"{sign}{currency} {size / 1e9:.3g}B"
-        if size >= 1e6:
-            return f"{sign}{currency} {size / 1e6:.3g}M"
-        if size >= 1e3:
-            return f"{sign}{currency} {size / 1e3:.3g}k"
-        return f"{sign}{currency} {size:.3g}"
-
-    return FuncFormatter(fmt)
+    """Axis labels like ``EUR 12M`` or ``-USD 3.5M`` (:func:`cxtradeoff.formatting.money`)."""
+    return FuncFormatter(lambda value, _pos=None: money(value, currency, compact=True))
 
 
 def conversion_axis(break_even: Sequence[float | None], *, minimum: float = 0.4) -> np.ndarray:
@@ -59,27 +33,26 @@ def conversion_axis(break_even: Sequence[float | None], *, minimum: float = 0.4)
     return np.linspace(0.0, top, 101)
 
 
-def savings_vs_loyalty(scenarios: Mapping[str, Mapping[str, Any]], *, currency: str) -> Figure:
+def savings_vs_loyalty(scenarios: Mapping[str, ScenarioResult], *, currency: str) -> Figure:
     """Annual savings, annual loyalty cost and their difference, per scenario (bars)."""
     names = list(scenarios)
     x = np.arange(len(names))
     width = 0.27
     series = [
-        ("annual_savings", "Savings a year", PALETTE["savings"]),
-        ("annual_loyalty_cost", "Loyalty cost a year", PALETTE["loyalty_cost"]),
+        ("annual_savings", "Savings a year", COLOURS["savings"]),
+        ("annual_loyalty_cost", "Loyalty cost a year", COLOURS["loyalty_cost"]),
     ]
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 4.0))
     for i, (key, label, colour) in enumerate(series):
-        values = [float(scenarios[n].get(key) or 0.0) for n in names]
+        values = [float(getattr(scenarios[n], key)) for n in names]
         ax.bar(x + (i - 1) * width, values, width, label=label, color=colour)
     net = [
-        float(scenarios[n].get("annual_savings") or 0.0)
-        - float(scenarios[n].get("annual_loyalty_cost") or 0.0)
+        float(scenarios[n].annual_savings) - float(scenarios[n].annual_loyalty_cost)
         for n in names
     ]
-    ax.bar(x + width, net, width, label="Net a year", color=PALETTE["net"])
+    ax.bar(x + width, net, width, label="Net a year", color=COLOURS["net"])
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(x, [_title(n) for n in names])
+    ax.set_xticks(x, [scenario_title(n) for n in names])
     ax.yaxis.set_major_formatter(money_formatter(currency))
     ax.set_title("What AI saves against what lost customers cost")
     ax.legend(loc="best")
@@ -115,16 +88,16 @@ def break_even_chart(
     if prior_interval is not None:
         ax.axvspan(*prior_interval, color="#cccccc", alpha=0.45, label="Prior P10 to P90")
     for name, npv in curves.items():
-        ax.plot(conversion, npv, color=_colour(name), linewidth=2.2, label=_title(name))
+        ax.plot(conversion, npv, color=scenario_colour(name), linewidth=2.2, label=scenario_title(name))
         k = break_even.get(name)
         if k is not None and np.isfinite(k) and conversion.min() <= k <= conversion.max():
-            ax.plot([k], [0.0], "o", color=_colour(name), markersize=7)
+            ax.plot([k], [0.0], "o", color=scenario_colour(name), markersize=7)
             ax.annotate(
                 f"{100 * k:.1f}%",
                 (k, 0.0),
                 textcoords="offset points",
                 xytext=(4, 8),
-                color=_colour(name),
+                color=scenario_colour(name),
                 fontsize=9.5,
             )
     if base_conversion is not None:
@@ -184,7 +157,7 @@ def npv_heatmap(
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("Contacts fully resolved by AI (ai_resolution_share)")
     ax.set_ylabel("Would-be switchers who leave")
-    ax.set_title(f"{_title(scenario)}: NPV by automation and conversion")
+    ax.set_title(f"{scenario_title(scenario)}: NPV by automation and conversion")
     ax.legend(loc="upper right")
     fig.tight_layout()
     return fig
@@ -206,12 +179,12 @@ def tornado_chart(frame: pd.DataFrame, *, currency: str, scenario: str) -> Figur
         return fig
     base = float(rows["npv_base"].iloc[0])
     y = np.arange(len(rows))
-    ax.barh(y, rows["npv_low"] - base, left=base, color=PALETTE["savings"], label="Input at P10")
+    ax.barh(y, rows["npv_low"] - base, left=base, color=COLOURS["savings"], label="Input at P10")
     ax.barh(
         y,
         rows["npv_high"] - base,
         left=base,
-        color=PALETTE["loyalty_cost"],
+        color=COLOURS["loyalty_cost"],
         label="Input at P90",
         alpha=0.85,
     )
@@ -220,7 +193,7 @@ def tornado_chart(frame: pd.DataFrame, *, currency: str, scenario: str) -> Figur
     ax.set_yticks(y, labels)
     ax.xaxis.set_major_formatter(money_formatter(currency))
     ax.set_xlabel("Net present value")
-    ax.set_title(f"{_title(scenario)}: what moves the answer most")
+    ax.set_title(f"{scenario_title(scenario)}: what moves the answer most")
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
@@ -235,12 +208,12 @@ def npv_distribution(draws: Mapping[str, np.ndarray], *, currency: str) -> Figur
     for ax, name in zip(axes[:, 0], names, strict=False):
         values = draws[name]
         lo, mid, hi = np.percentile(values, [10, 50, 90])
-        ax.hist(values, bins=80, color=_colour(name), alpha=0.8)
+        ax.hist(values, bins=80, color=scenario_colour(name), alpha=0.8)
         for q, style in ((lo, "--"), (mid, "-"), (hi, "--")):
             ax.axvline(q, color="black", linestyle=style, linewidth=1)
-        ax.axvline(0, color=PALETTE["loyalty_cost"], linewidth=1.5)
+        ax.axvline(0, color=COLOURS["loyalty_cost"], linewidth=1.5)
         share = float(np.mean(values < 0))
-        ax.set_title(f"{_title(name)}: P(NPV < 0) = {100 * share:.0f}%", fontsize=11)
+        ax.set_title(f"{scenario_title(name)}: P(NPV < 0) = {100 * share:.0f}%", fontsize=11)
         left, right = np.percentile(values, [0.5, 99.5])
         span = max(right, 0.0) - min(left, 0.0)
         ax.set_xlim(min(left, 0.0) - 0.03 * span, max(right, 0.0) + 0.03 * span)

@@ -1,33 +1,26 @@
-"""Results of an analysis as plain data, and their JSON file (written atomically).
+"""Results of an analysis: the figures of each scenario and the results file's contract.
 
 The same functions feed the command line (``cxtradeoff analyse``) and the notebook
 ``02-savings-vs-loyalty.ipynb``, so both give the same numbers for the same inputs.
-
-The notebook's JSON (read by the report pipeline) is::
-
-    {"profile", "display_name", "currency", "horizon_years", "draws", "seed",
-     "scenarios": {name: {every analyse key, npv_p10, npv_p50, npv_p90, p_loss}},
-     "headline": {"scenario", "annual_savings", "npv", "break_even_conversion",
-                  "break_even_conversion_npv", "p_loss"}}
-
-``break_even_conversion`` is the contract's annual break-even (a year's savings equal a
-year's loyalty cost); ``break_even_conversion_npv`` is where NPV over the horizon is 0,
-the one-off costs counted: the one the reports' sentences and charts use.
+:func:`build_results` returns a :class:`cxtradeoff.contracts.ResultsFile`, the typed
+model of ``<report>.results.json`` (its fields are documented there and its JSON Schema
+is in ``docs/schemas/``).
 
 Numbers are unrounded; undefined values (a break-even with a zero divisor, Monte
-Carlo figures when no draws were run) are ``null``.
+Carlo figures when no draws were run) are ``None`` (``null`` in the file).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from cxtradeoff.contracts import Headline, ResultsFile, ScenarioResult, write_model
 from cxtradeoff.errors import ParameterError
-from cxtradeoff.files import atomic_write_json
 from cxtradeoff.model import RESULT_FIELDS, evaluate, get_scenario
 from cxtradeoff.profiles import Profile
 from cxtradeoff.uncertainty import monte_carlo, probability_conversion_below
@@ -111,8 +104,8 @@ def build_results(
     seed: int = DEFAULT_SEED,
     currency: str = "",
     overrides: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The results of several scenarios for one profile, in the notebook's JSON shape.
+) -> ResultsFile:
+    """The results of several scenarios for one profile: the results file's contract.
 
     Parameters
     ----------
@@ -135,24 +128,26 @@ def build_results(
         merged["horizon_years"] = horizon_years
     used = profile.parameters.updated(merged)
     per_scenario = {
-        name: {
-            **dict.fromkeys(MONTE_CARLO_KEYS),
-            **analyse_scenario(profile, name, overrides=merged, draws=draws, seed=seed),
-        }
+        name: ScenarioResult(
+            **analyse_scenario(profile, name, overrides=merged, draws=draws, seed=seed)
+        )
         for name in dict.fromkeys(scenarios)
     }
-    results: dict[str, Any] = {
-        "profile": profile.id,
-        "display_name": profile.display_name,
-        "currency": currency or profile.currency,
-        "horizon_years": used.horizon_years,
-        "draws": draws,
-        "seed": seed,
-        "overrides": merged,
-        "scenarios": per_scenario,
-    }
-    results["headline"] = headline(results)
-    return results
+    chosen = headline_scenario(list(per_scenario))
+    head = per_scenario[chosen]
+    return ResultsFile(
+        profile=profile.id,
+        display_name=profile.display_name,
+        currency=currency or profile.currency,
+        horizon_years=used.horizon_years,
+        draws=draws,
+        seed=seed,
+        overrides=merged,
+        scenarios=per_scenario,
+        headline=Headline(
+            scenario=chosen, **{key: getattr(head, key) for key in HEADLINE_KEYS}
+        ),
+    )
 
 
 def headline_scenario(scenarios: Sequence[str]) -> str:
@@ -163,38 +158,24 @@ def headline_scenario(scenarios: Sequence[str]) -> str:
     return scenarios[0]
 
 
-def headline(results: Mapping[str, Any]) -> dict[str, Any]:
-    """The headline figures: those of the first non-status-quo scenario."""
-    name = headline_scenario(list(results["scenarios"]))
-    chosen = results["scenarios"][name]
-    return {"scenario": name, **{key: chosen.get(key) for key in HEADLINE_KEYS}}
-
-
-def write_results(results: Mapping[str, Any], path: str | Path) -> Path:
-    """Write results as JSON atomically (mode 0644); NaN or infinity raise ``ValueError``.
+def write_results(results: ResultsFile, path: str | Path) -> Path:
+    """Write a results file atomically (mode 0644).
 
     Returns
     -------
     Path
         The file written.
     """
-    return atomic_write_json(path, results)
+    return write_model(results, path)
 
 
-def read_results(path: str | Path) -> dict[str, Any]:
-    """Read a results JSON written by :func:`write_results`."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def scenario_table(results: Mapping[str, Any]) -> Any:
-    """One row per scenario with the figures a reader compares (a pandas DataFrame).
+def scenario_table(results: ResultsFile) -> pd.DataFrame:
+    """One row per scenario with the figures a reader compares.
 
     Columns: annual_savings, annual_loyalty_cost, customers_lost_per_year,
     rehiring_cost, npv, break_even_conversion_npv, break_even_conversion, npv_p10,
-    npv_p50, npv_p90, p_loss; ``None`` stays missing.
+    npv_p50, npv_p90, p_loss; undefined values are missing.
     """
-    import pandas as pd
-
     columns = (
         "annual_savings",
         "annual_loyalty_cost",
@@ -206,7 +187,8 @@ def scenario_table(results: Mapping[str, Any]) -> Any:
         *MONTE_CARLO_KEYS,
     )
     rows = {
-        name: {c: result.get(c) for c in columns} for name, result in results["scenarios"].items()
+        name: {c: getattr(result, c) for c in columns}
+        for name, result in results.scenarios.items()
     }
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns), dtype=float)
     frame.index.name = "scenario"

@@ -5,21 +5,10 @@ from __future__ import annotations
 import matplotlib as mpl
 import seaborn as sns
 
-#: colours by meaning, so a scenario or a status has the same colour in every chart
-PALETTE: dict[str, str] = {
-    "status_quo": "#7f7f7f",
-    "hybrid": "#1b7837",
-    "full_automation": "#b2182b",
-    "reversal": "#e08214",
-    "savings": "#2166ac",
-    "loyalty_cost": "#b2182b",
-    "net": "#1a1a1a",
-    "verified": "#1b7837",
-    "wording differs": "#7fbc41",
-    "number differs": "#e08214",
-    "unverified": "#b2182b",
-    "qualitative": "#7f7f7f",
-}
+from cxtradeoff.formatting import COLOURS
+
+#: colours by meaning (kept with the rest of the wording in :mod:`cxtradeoff.formatting`)
+PALETTE = COLOURS
 
 #: figure width in inches that fits an A4 page with margins
 PAGE_WIDTH_IN: float = 7.5

@@ -1,0 +1,255 @@
+"""The files the package writes and reads back, as typed models: results and manifest.
+
+Each file carries a ``schema_version``. Writers build the model and dump it; readers
+load it with :func:`load_results` or :func:`load_manifest` and trust what they get:
+no reader re-parses dicts or falls back on missing keys. A file of an older or an
+unknown version is refused with a message that says to rebuild. The JSON Schemas in
+``docs/schemas/`` are generated from these models (``make schemas``); a test fails when
+the committed ones differ.
+
+- ``<report>.results.json`` (:class:`ResultsFile`): written by an analysis notebook,
+  read by the build (for the manifest's headline), the comparison and the exploration
+  panel.
+- ``manifest.json`` (:class:`Manifest`): written by the build, read by the next build
+  (incremental), the landing page and the email.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cxtradeoff.errors import DataValidationError
+from cxtradeoff.files import atomic_write_json
+
+__all__ = [
+    "MANIFEST_SCHEMA_VERSION",
+    "RESULTS_SCHEMA_VERSION",
+    "Headline",
+    "Manifest",
+    "ManifestHeadline",
+    "ReportEntry",
+    "ResultsFile",
+    "ScenarioResult",
+    "load_manifest",
+    "load_results",
+    "write_model",
+]
+
+#: version of the results file's layout; bump it when a field changes meaning or is removed
+RESULTS_SCHEMA_VERSION: int = 1
+#: version of the manifest's layout
+MANIFEST_SCHEMA_VERSION: int = 1
+
+#: a number that may be undefined (a break-even with a zero divisor, no Monte Carlo run)
+Number = float | None
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- results
+
+
+class ScenarioResult(_Contract):
+    """One scenario's figures: the model's outputs and, with draws, the Monte Carlo ones.
+
+    ``break_even_conversion`` is the model contract's annual break-even;
+    ``break_even_conversion_npv`` is where NPV over the horizon is 0, one-off costs
+    counted: the one every sentence, table and chart shows.
+    """
+
+    npv_p10: Number = None
+    npv_p50: Number = None
+    npv_p90: Number = None
+    p_loss: Number = Field(default=None, ge=0, le=1)
+    margin_per_customer: float
+    clv: float
+    value_per_lost_customer: float
+    exposure: float
+    extra_churn: float
+    customers_lost_per_year: float
+    annual_savings: float
+    annual_loyalty_cost: float
+    npv: float
+    break_even_churn: Number
+    break_even_conversion: Number
+    break_even_churn_npv: Number
+    break_even_conversion_npv: Number
+    rehiring_cost: float
+    p_conversion_below_break_even: Number = Field(ge=0, le=1)
+
+
+class Headline(_Contract):
+    """The figures a report leads with (those of its headline scenario)."""
+
+    scenario: str
+    annual_savings: float
+    npv: float
+    break_even_conversion: Number
+    break_even_conversion_npv: Number
+    p_loss: Number = Field(ge=0, le=1)
+
+
+class ResultsFile(_Contract):
+    """``<report>.results.json``: the results of one company's analysis."""
+
+    schema_version: Literal[1] = 1
+    profile: str
+    display_name: str
+    currency: str
+    horizon_years: int = Field(ge=1)
+    draws: int = Field(ge=0)
+    seed: int = Field(ge=0)
+    overrides: dict[str, Any]
+    scenarios: dict[str, ScenarioResult] = Field(min_length=1)
+    headline: Headline
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+class ManifestHeadline(Headline):
+    """A report's headline as the manifest keeps it, with the currency of its amounts."""
+
+    currency: str
+
+
+ReportStatus = Literal["ok", "failed", "skipped"]
+
+
+class ReportEntry(_Contract):
+    """One report in the manifest: what it was built from, what it made, how it went."""
+
+    title: str
+    profile: str | None = None
+    display_name: str | None = None
+    notebook: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+    inputs: dict[str, str] = Field(default_factory=dict)
+    input_hash: str | None = None
+    git_commit: str | None = None
+    build_id: str | None = None
+    started: str | None = None
+    formats: list[str] = Field(default_factory=list)
+    outputs: dict[str, str | None] = Field(default_factory=dict)
+    headline: ManifestHeadline | None = None
+    status: ReportStatus
+    error: str | None = None
+    duration_s: float | None = None
+    packages: dict[str, str] = Field(default_factory=dict)
+    failed_notebook: str | None = None
+
+
+class Manifest(_Contract):
+    """``manifest.json``: the last build of a reports folder."""
+
+    schema_version: Literal[1] = 1
+    build_id: str
+    built_at: str
+    git_commit: str | None = None
+    config: str
+    packages: dict[str, str] = Field(default_factory=dict)
+    reports: dict[str, ReportEntry] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _problems(error: ValidationError) -> list[str]:
+    out = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        out.append(f"{where}: {item['msg']}")
+    return out
+
+
+_M = TypeVar("_M", bound=_Contract)
+
+
+def _load(path: Path, model: type[_M], *, what: str, rebuild: str) -> _M:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataValidationError(path, [f"the {what} does not exist; {rebuild}"]) from None
+    except OSError as exc:
+        raise DataValidationError(path, [f"the {what} cannot be read ({exc.strerror})"]) from None
+    except ValueError as exc:
+        raise DataValidationError(path, [f"the {what} is not valid JSON ({exc}); {rebuild}"]) from None
+    expected = model.model_fields["schema_version"].default
+    found = data.get("schema_version") if isinstance(data, dict) else None
+    if found != expected:
+        age = "older" if found is None or (isinstance(found, int) and found < expected) else "unknown"
+        raise DataValidationError(
+            path,
+            [
+                f"the {what} has schema_version {found!r}, an {age} layout than this version "
+                f"of cxtradeoff reads ({expected}); {rebuild}"
+            ],
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise DataValidationError(path, [*_problems(exc), rebuild]) from None
+
+
+def load_results(path: str | Path) -> ResultsFile:
+    """Read a results file, refusing one of another version or a malformed one.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the file, each field at fault, and saying to rebuild the report.
+    """
+    return _load(
+        Path(path),
+        ResultsFile,
+        what="results file",
+        rebuild="rebuild the report (cxtradeoff build --force --only NAME)",
+    )
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read a build's manifest, refusing one of another version or a malformed one.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the file, each field at fault, and saying to rebuild.
+    """
+    return _load(
+        Path(path),
+        Manifest,
+        what="build manifest",
+        rebuild="rebuild the reports (cxtradeoff build --force)",
+    )
+
+
+def write_model(model: BaseModel, path: str | Path) -> Path:
+    """Write a contract model as JSON, atomically (mode 0644), fields in declared order."""
+    return atomic_write_json(path, model.model_dump(mode="json"))
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of each file the package writes, by file name in ``docs/schemas/``."""
+    return {
+        f"results.v{RESULTS_SCHEMA_VERSION}.schema.json": ResultsFile.model_json_schema(),
+        f"manifest.v{MANIFEST_SCHEMA_VERSION}.schema.json": Manifest.model_json_schema(),
+    }
+
+
+def write_json_schemas(folder: str | Path) -> list[Path]:
+    """Write :func:`json_schemas` into ``folder`` (what ``make schemas`` runs)."""
+    return [atomic_write_json(Path(folder) / name, schema) for name, schema in json_schemas().items()]
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised by `make schemas`
+    import sys
+
+    for written in write_json_schemas(sys.argv[1] if len(sys.argv) > 1 else "docs/schemas"):
+        print(written)

@@ -1,0 +1,257 @@
+"""How every number and verdict reads, wherever it is shown: the one owner of wording.
+
+The report's prose, its charts and tables, the landing page, the email and the
+exploration panel all call these functions, so the same figure reads the same
+everywhere. Everything returns plain text (no markup); callers escape it for the
+medium they write (Markdown, HTML).
+
+Examples
+--------
+>>> money(5_740_000, "EUR")
+'EUR 5.74 million'
+>>> money(-870_000, "USD")
+'-USD 870,000'
+>>> money(12_300_000, "EUR", compact=True)
+'EUR 12.3M'
+>>> share(0.0589)
+'5.9%'
+>>> chance(0.003)
+'less than 1%'
+>>> break_even_words(1.3)
+'always pays'
+>>> customers(50_456)
+'about 50,000'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+
+__all__ = [
+    "COLOURS",
+    "MISSING",
+    "SCENARIO_LABELS",
+    "SCENARIO_TITLES",
+    "break_even_sentence",
+    "break_even_words",
+    "chance",
+    "customers",
+    "money",
+    "scenario_colour",
+    "scenario_label",
+    "scenario_title",
+    "share",
+    "verdict",
+]
+
+#: what an undefined figure reads as
+MISSING: str = "n/a"
+
+#: a scenario in a sentence ("With the hybrid set-up, ...")
+SCENARIO_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "status_quo": "the status quo (no AI)",
+        "hybrid": "the hybrid set-up (AI assists, a human one step away)",
+        "full_automation": "full automation (AI first, humans hard to reach)",
+        "reversal": "the reversal (full automation for a year, then hybrid)",
+    }
+)
+
+#: a scenario as a heading, a legend entry or a table row
+SCENARIO_TITLES: Mapping[str, str] = MappingProxyType(
+    {
+        "status_quo": "Status quo",
+        "hybrid": "Hybrid",
+        "full_automation": "Full automation",
+        "reversal": "Reversal",
+    }
+)
+
+#: colours by meaning, so a scenario or a status has the same colour in every chart
+COLOURS: Mapping[str, str] = MappingProxyType(
+    {
+        "status_quo": "#7f7f7f",
+        "hybrid": "#1b7837",
+        "full_automation": "#b2182b",
+        "reversal": "#e08214",
+        "savings": "#2166ac",
+        "loyalty_cost": "#b2182b",
+        "net": "#1a1a1a",
+        "verified": "#1b7837",
+        "wording differs": "#7fbc41",
+        "number differs": "#e08214",
+        "unverified": "#b2182b",
+        "qualitative": "#7f7f7f",
+    }
+)
+
+
+def _defined(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def money(value: float | None, currency: str, *, compact: bool = False) -> str:
+    """An amount with its currency code, rounded for reading.
+
+    Parameters
+    ----------
+    value
+        The amount; ``None``, NaN or infinity read ``n/a``.
+    currency
+        ISO 4217 code, shown before the amount (amounts are never converted).
+    compact
+        ``EUR 12.3M`` (axes, narrow tables) instead of ``EUR 12.3 million``.
+
+    Examples
+    --------
+    >>> money(2_175_000.75, "EUR"), money(1.2e9, "EUR"), money(None, "EUR")
+    ('EUR 2.18 million', 'EUR 1.2 billion', 'n/a')
+    >>> money(-3_500_000, "USD", compact=True), money(950, "EUR", compact=True)
+    ('-USD 3.5M', 'EUR 950')
+    """
+    if value is None or not _defined(value):
+        return MISSING
+    sign = "-" if value < 0 else ""
+    size = abs(float(value))
+    scales = (
+        ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+        if compact
+        else ((1e9, " billion"), (1e6, " million"))
+    )
+    for divisor, suffix in scales:
+        if size >= divisor:
+            return f"{sign}{currency} {size / divisor:.3g}{suffix}"
+    if compact:
+        return f"{sign}{currency} {size:.3g}"
+    rounded = round(size)
+    return f"{sign if rounded else ''}{currency} {rounded:,}"
+
+
+def share(value: float | None, *, digits: int = 1) -> str:
+    """A share 0..1 as a percentage; under 1% keeps two significant digits.
+
+    >>> share(0.31), share(0.00123), share(None)
+    ('31.0%', '0.12%', 'n/a')
+    """
+    if value is None or not _defined(value):
+        return MISSING
+    pct = 100.0 * value
+    if 0 < abs(pct) < 1:
+        return f"{pct:.2g}%"
+    return f"{pct:.{digits}f}%"
+
+
+def chance(value: float | None) -> str:
+    """A probability in words: ``37%``, but ``less than 1%`` and ``more than 99%`` at the ends.
+
+    >>> chance(0.37), chance(0.0), chance(0.999)
+    ('37%', '0%', 'more than 99%')
+    """
+    if value is None or not _defined(value):
+        return MISSING
+    if value == 0:
+        return "0%"
+    if value < 0.005:
+        return "less than 1%"
+    if value == 1:
+        return "100%"
+    if value > 0.995:
+        return "more than 99%"
+    return f"{100 * value:.0f}%"
+
+
+def customers(value: float | None) -> str:
+    """A count of customers in two significant figures, said to be approximate.
+
+    >>> customers(50_456), customers(1_234_567), customers(37.4), customers(0)
+    ('about 50,000', 'about 1,200,000', 'about 37', 'none')
+    """
+    if value is None or not _defined(value):
+        return MISSING
+    if round(value) == 0:
+        return "none"
+    magnitude = math.floor(math.log10(abs(value)))
+    rounded = round(value, -(magnitude - 1)) if magnitude >= 1 else round(value)
+    return f"about {int(rounded):,}"
+
+
+def break_even_words(k_star: float | None) -> str:
+    """A break-even switching conversion for a table cell, worded at its ends.
+
+    At or above 100% automation pays whatever share of would-be switchers leaves; at or
+    below 0 it does not pay even if nobody leaves; undefined when nobody meets the AI.
+
+    >>> break_even_words(0.062), break_even_words(-0.1), break_even_words(None)
+    ('6.2%', 'never pays', 'no exposure')
+    """
+    if k_star is None or not _defined(k_star):
+        return "no exposure"
+    if k_star >= 1:
+        return "always pays"
+    if k_star <= 0:
+        return "never pays"
+    return share(k_star)
+
+
+def break_even_sentence(k_star: float | None, *, one_off_costs: bool = False) -> str:
+    """The break-even in a sentence: 'pays only if fewer than X% ... leave each year'.
+
+    Parameters
+    ----------
+    k_star
+        The break-even conversion at which NPV over the horizon is 0.
+    one_off_costs
+        True when one-off costs (implementation, severance, rehiring) weigh on the
+        break-even; the sentence then says they are counted.
+
+    Examples
+    --------
+    >>> break_even_sentence(0.062)
+    'It pays only if fewer than 6.2% of the customers who would consider leaving actually leave each year.'
+    """
+    if k_star is None or not _defined(k_star):
+        return (
+            "No customer meets the AI in this scenario, so there is no break-even "
+            "conversion to speak of."
+        )
+    if k_star <= 0:
+        return (
+            "It does not pay even if no customer leaves: the savings do not cover the "
+            "AI's running and one-off costs."
+        )
+    counted = ", with the one-off costs counted as well" if one_off_costs else ""
+    if k_star >= 1:
+        return (
+            "It pays even if every customer who would consider leaving actually leaves"
+            f"{counted}."
+        )
+    return (
+        f"It pays only if fewer than {share(k_star)} of the customers who would "
+        f"consider leaving actually leave each year{counted}."
+    )
+
+
+def verdict(npv: float | None) -> str:
+    """``pays`` or ``does not pay``, from a net present value.
+
+    >>> verdict(3.7e6), verdict(-1.0), verdict(None)
+    ('pays', 'does not pay', 'does not pay')
+    """
+    return "pays" if npv is not None and _defined(npv) and npv > 0 else "does not pay"
+
+
+def scenario_label(name: str) -> str:
+    """A scenario in a sentence; an unknown name is shown as given."""
+    return SCENARIO_LABELS.get(name, name.replace("_", " "))
+
+
+def scenario_title(name: str) -> str:
+    """A scenario as a heading or legend entry; an unknown name is shown as given."""
+    return SCENARIO_TITLES.get(name, name.replace("_", " ").capitalize())
+
+
+def scenario_colour(name: str) -> str:
+    """The colour of a scenario (or a meaning such as ``savings``) in every chart."""
+    return COLOURS.get(name, COLOURS["net"])
