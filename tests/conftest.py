@@ -54,11 +54,18 @@ ANALYSIS_CELLS = (
     """
     if fail:
         raise ValueError("deliberate failure for the test")
-    if results_path:
+    if results_path:  # a results file as cxtradeoff.contracts.ResultsFile defines it
+        figures = {"annual_savings": value * 1000, "npv": value, "break_even_conversion": 0.059,
+                   "break_even_conversion_npv": 0.059, "p_loss": 0.25}
+        scenario = {**figures, "margin_per_customer": 1.0, "clv": 1.0,
+                    "value_per_lost_customer": 1.0, "exposure": 1.0, "extra_churn": 0.0,
+                    "customers_lost_per_year": 0.0, "annual_loyalty_cost": 0.0,
+                    "break_even_churn": 0.01, "break_even_churn_npv": 0.01,
+                    "rehiring_cost": 0.0, "p_conversion_below_break_even": 0.5}
         Path(results_path).write_text(json.dumps({
-            "display_name": label, "currency": "EUR",
-            "headline": {"scenario": "hybrid", "annual_savings": value * 1000,
-                         "npv": value, "break_even_conversion": 0.059, "p_loss": 0.25}}))
+            "schema_version": 1, "profile": label.lower(), "display_name": label,
+            "currency": "EUR", "horizon_years": 3, "draws": 0, "seed": 0, "overrides": {},
+            "scenarios": {"hybrid": scenario}, "headline": {"scenario": "hybrid", **figures}}))
     """,
 )
 
@@ -114,3 +121,71 @@ def write_config(root: Path, *, fail_b: bool) -> Path:
     path = root / "reports.yaml"
     path.write_text(json.dumps(config, indent=1))
     return path
+
+
+# --- pipeline fixtures ---
+# Helpers of the build's tests: run `cxtradeoff build` on a project (in this process or as
+# a command), read its manifest, and write notebooks that report what their kernel saw.
+
+
+def _build_argv(root: Path, args: tuple[str, ...]) -> list[str]:
+    out = [] if "--out" in args else ["--out", str(root / "out")]
+    return ["build", "--config", str(root / "reports.yaml"), *out, *args]
+
+
+@pytest.fixture
+def run_build():
+    """``run_build(root, *args)``: `cxtradeoff build` of ``root/reports.yaml`` into
+    ``root/out`` (unless ``--out`` is given) in this process; its exit status."""
+    from cxtradeoff.cli import main
+
+    return lambda root, *args: main(_build_argv(root, args))
+
+
+@pytest.fixture
+def build_command():
+    """``build_command(root, *args)``: the same build as a command line for a subprocess."""
+    import sys
+
+    return lambda root, *args: [sys.executable, "-m", "cxtradeoff.cli", *_build_argv(root, args)]
+
+
+@pytest.fixture
+def read_manifest():
+    """``read_manifest(root)``: the manifest of ``root/out``, as the typed model."""
+    from cxtradeoff.contracts import load_manifest
+
+    return lambda root, out="out": load_manifest(root / out / "manifest.json")
+
+
+class Probes:
+    """Reports whose notebook runs some code and saves the dict ``seen`` it makes."""
+
+    def report(self, root: Path, name: str, code: str) -> dict:
+        """Write ``root/name/name.ipynb`` running ``code``; its configuration entry."""
+        notebook = make_notebook(
+            root / name / f"{name}.ipynb",
+            'probe: str = ""  # file the notebook writes what it saw into',
+            textwrap.dedent(code).strip(),
+            "from pathlib import Path as _P\nimport json as _j\n_P(probe).write_text(_j.dumps(seen))",
+        )
+        probe = root / "probes" / f"{name}.json"
+        probe.parent.mkdir(exist_ok=True)
+        return {"name": name, "notebook": str(notebook.relative_to(root)),
+                "parameters": {"probe": str(probe)}}  # fmt: skip
+
+    def read(self, root: Path, name: str) -> dict:
+        """What the notebook of report ``name`` saw."""
+        return json.loads((root / "probes" / f"{name}.json").read_text())
+
+
+@pytest.fixture
+def probes() -> Probes:
+    """Notebooks that report what their kernel saw (see :class:`Probes`)."""
+    return Probes()
+
+
+@pytest.fixture
+def tiny_config():
+    """``tiny_config(root, fail_b=...)``: rewrite the tiny project's configuration."""
+    return write_config
