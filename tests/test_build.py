@@ -56,7 +56,7 @@ def test_build_writes_every_output_manifest_and_index(tiny_project: Path, capsys
     executed = (out / "compare.ipynb").read_text()
     assert "Alpha 3000.0" in executed and "Beta 30000.0" in executed
     index = (out / "index.html").read_text()
-    for text in ("Report A", "Report B", "Comparison", "3.0 k EUR", "5.9%", "25.0%", "rep-a.pdf"):
+    for text in ("Report A", "Report B", "Comparison", "EUR 3,000", "5.9%", "25%", "rep-a.pdf"):
         assert text in index, text
     summary = capsys.readouterr().out
     assert "rep-a" in summary and "ok" in summary
@@ -269,61 +269,52 @@ def test_progress_bar_on_a_terminal(tiny_project: Path) -> None:
 
 
 def test_landing_page_words_the_break_even_ends_and_escapes_everything() -> None:
+    from cxtradeoff.contracts import Manifest
     from cxtradeoff.pipeline.finish import render_index
 
     def entry(k: float | None, name: str) -> dict:
-        return {"title": f"<i>{name}</i>", "status": "ok", "outputs": {"html": f"{name}.html"},
-                "display_name": "<script>alert(1)</script>",
-                "headline": {"currency": "EUR", "annual_savings": 2.5e6, "break_even_conversion": k,
-                             "p_loss": 0.004}}  # fmt: skip
+        return {"title": f"<i>{name}</i>", "notebook": "n.ipynb", "status": "ok",
+                "outputs": {"html": f"{name}.html"}, "display_name": "<script>alert(1)</script>",
+                "headline": {"currency": "EUR", "scenario": "hybrid", "annual_savings": 2.5e6,
+                             "npv": 1.0, "break_even_conversion": k,
+                             "break_even_conversion_npv": k, "p_loss": 0.004}}  # fmt: skip
 
-    page = render_index({"build_id": "b", "reports": {
-        "a": entry(1.3, "a"), "b": entry(-0.2, "b"), "c": entry(0.0589, "c"), "d": entry(None, "d")}})  # fmt: skip
+    manifest = Manifest(build_id="b", built_at="t", config="reports.yaml", reports={
+        "a": entry(1.3, "a"), "b": entry(-0.2, "b"), "c": entry(0.0589, "c"), "d": entry(None, "d")})  # fmt: skip
+    page = render_index(manifest)
     assert "always pays" in page and "never pays" in page and "5.9%" in page
-    assert "2.5 M EUR" in page and "0.4%" in page
+    assert "no exposure" in page  # the words formatting.py gives an undefined break-even
+    assert "EUR 2.5 million" in page and "less than 1%" in page
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<i>" not in page and "&lt;i&gt;a&lt;/i&gt;" in page
 
 
-def test_each_kernel_runs_in_its_own_notebooks_folder(tiny_project: Path) -> None:
+def test_each_kernel_runs_in_its_own_notebooks_folder(tiny_project: Path, run_build, probes) -> None:
     """Kernels of notebooks in different folders, run at once, each start in their own."""
-    from conftest import make_notebook
-
+    reports = [probes.report(tiny_project, sub, "import os, time\ntime.sleep(1)\nseen = {'cwd': os.getcwd()}")
+               for sub in ("one", "two")]  # fmt: skip
+    (tiny_project / "reports.yaml").write_text(json.dumps({"reports": reports}))
+    assert run_build(tiny_project, "--formats", "html", "--jobs", "2") == 0
     for sub in ("one", "two"):
-        make_notebook(tiny_project / sub / "where.ipynb",
-                      'results_path: str = ""  # where to write results',
-                      "import json, os, time\ntime.sleep(1)\nfrom pathlib import Path\n"
-                      "Path(results_path).write_text(json.dumps({'cwd': os.getcwd()}))")  # fmt: skip
-    (tiny_project / "reports.yaml").write_text(json.dumps({"reports": [
-        {"name": "one", "notebook": "one/where.ipynb"}, {"name": "two", "notebook": "two/where.ipynb"}]}))  # fmt: skip
-    assert _build(tiny_project, "--formats", "html", "--jobs", "2") == 0
-    for sub in ("one", "two"):
-        seen = json.loads((tiny_project / "out" / f"{sub}.results.json").read_text())["cwd"]
-        assert seen == str((tiny_project / sub).resolve())
+        assert probes.read(tiny_project, sub)["cwd"] == str((tiny_project / sub).resolve())
 
 
-def test_a_kept_kernel_starts_each_notebook_clean(tiny_project: Path) -> None:
-    """One worker runs both notebooks on one kernel; the second sees nothing of the first."""
-    from conftest import make_notebook
-
-    make_notebook(tiny_project / "dirty" / "dirty.ipynb", "x: int = 0  # unused",
-                  "import matplotlib as mpl\nimport matplotlib.pyplot as plt\nleak = 1\n"
-                  "mpl.rcParams['lines.linewidth'] = 9\nfig = plt.figure()\nimport os\nos.chdir('/')")  # fmt: skip
-    make_notebook(tiny_project / "clean" / "clean.ipynb", 'results_path: str = ""  # what it sees',
-                  "import json, os\nimport matplotlib as mpl\nimport matplotlib.pyplot as plt\n"
-                  "seen = {'leak': 'leak' in globals(), 'lw': mpl.rcParams['lines.linewidth'],\n"
-                  "        'figures': plt.get_fignums(), 'cwd': os.getcwd(), 'pid': os.getpid()}\n"
-                  "open(results_path, 'w').write(json.dumps(seen))")  # fmt: skip
-    make_notebook(tiny_project / "pid" / "pid.ipynb", 'results_path: str = ""  # the kernel',
-                  "import json, os\nopen(results_path, 'w').write(json.dumps({'pid': os.getpid()}))")
-    (tiny_project / "reports.yaml").write_text(json.dumps({"reports": [
-        {"name": "dirty", "notebook": "dirty/dirty.ipynb"},
-        {"name": "pid", "notebook": "pid/pid.ipynb"},
-        {"name": "clean", "notebook": "clean/clean.ipynb"}]}))  # fmt: skip
-    assert _build(tiny_project, "--formats", "html", "--jobs", "1") == 0
-    seen = json.loads((tiny_project / "out" / "clean.results.json").read_text())
-    pid = json.loads((tiny_project / "out" / "pid.results.json").read_text())["pid"]
-    assert seen["pid"] == pid  # the same kernel ran them, one after the other
+def test_a_kept_kernel_starts_each_notebook_clean(tiny_project: Path, run_build, probes) -> None:
+    """One worker runs the notebooks on one kernel; a later one sees nothing of an earlier one."""
+    reports = [
+        probes.report(tiny_project, "dirty",
+                     "import matplotlib as mpl\nimport matplotlib.pyplot as plt\nleak = 1\n"
+                     "mpl.rcParams['lines.linewidth'] = 9\nfig = plt.figure()\nimport os\n"
+                     "seen = {'pid': os.getpid()}\nos.chdir('/')"),
+        probes.report(tiny_project, "clean",
+                     "import os\nimport matplotlib as mpl\nimport matplotlib.pyplot as plt\n"
+                     "seen = {'leak': 'leak' in globals(), 'lw': mpl.rcParams['lines.linewidth'],\n"
+                     "        'figures': plt.get_fignums(), 'cwd': os.getcwd(), 'pid': os.getpid()}"),
+    ]  # fmt: skip
+    (tiny_project / "reports.yaml").write_text(json.dumps({"reports": reports}))
+    assert run_build(tiny_project, "--formats", "html", "--jobs", "1") == 0
+    seen = probes.read(tiny_project, "clean")
+    assert seen["pid"] == probes.read(tiny_project, "dirty")["pid"]  # the same kernel ran both
     assert seen["leak"] is False and seen["figures"] == [] and seen["lw"] != 9
     assert seen["cwd"] == str((tiny_project / "clean").resolve())
     executed = json.loads((tiny_project / "out" / "clean.ipynb").read_text())

@@ -202,6 +202,8 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         display.close()
+    for warning in outcome.warnings:
+        print(f"cxtradeoff build: warning: {warning}", file=sys.stderr)
     if not outcome.wrote:
         print(f"Nothing to do: every report in {outcome.out_dir} is up to date.")
         return 0

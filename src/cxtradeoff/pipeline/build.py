@@ -33,7 +33,7 @@ from cxtradeoff.pipeline.inputs import (
     report_inputs,
     shared_inputs,
 )
-from cxtradeoff.pipeline.run import Job, Runner
+from cxtradeoff.pipeline.run import Job, Runner, Staged
 
 LOCK_NAME = ".build.lock"
 
@@ -121,7 +121,9 @@ def _build_locked(
     now = datetime.now(UTC)
     build_id = now.strftime("%Y%m%dT%H%M%SZ") + "-" + os.urandom(4).hex()
     result = BuildOutcome(build_id=build_id, out_dir=out_dir)
-    previous = finish.read_manifest(out_dir)
+    previous, warning = finish.read_previous(out_dir)
+    if warning:
+        result.warnings.append(warning)
 
     # plan
     shared = shared_inputs()
@@ -143,7 +145,8 @@ def _build_locked(
     finisher = finish.Finisher(
         out_dir=out_dir, root=config.root, build_id=build_id, formats=formats,
         commit=git_commit(config.root), versions=package_versions(),
-        entries={k: v for k, v in previous["reports"].items() if k in config.by_name()},
+        entries={k: v for k, v in (previous.reports if previous else {}).items()
+                 if k in config.by_name()},
     )  # fmt: skip
     runner = Runner(
         the_plan.todo, keys=the_plan.keys, inputs=inputs, out_dir=out_dir, jobs=jobs,
@@ -173,7 +176,7 @@ def _report_ended(
     result: BuildOutcome,
     progress: Callable[[Event], None],
     job: Job,
-    staged: dict[str, Path] | None,
+    staged: Staged | None,
     error: BaseException | None,
 ) -> str:
     if error is None and staged is not None:
@@ -194,5 +197,5 @@ def _report_skipped(
     failed: list[str],
 ) -> None:
     message = f"not built: it reads {', '.join(failed)}, which failed"
-    result.outcomes.append(finisher.skipped(spec.name, message))
+    result.outcomes.append(finisher.skipped(spec, message))
     progress(Event("done", spec.name, status="skipped", message=message))

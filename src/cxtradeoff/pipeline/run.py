@@ -23,16 +23,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cxtradeoff.errors import RenderError
+from cxtradeoff.contracts import ResultsFile, load_results
+from cxtradeoff.errors import DataValidationError, RenderError
 from cxtradeoff.pipeline import plan
 from cxtradeoff.pipeline.config import ReportSpec
 from cxtradeoff.pipeline.events import Event
 from cxtradeoff.pipeline.export import PrinterThread, notebook_to_html
 from cxtradeoff.pipeline.kernels import KernelWorker, WarmKernel, execute_notebook
 
-#: called in the main thread when a report ends: its job, its staged files (None when it
+#: called in the main thread when a report ends: its job, what it staged (None when it
 #: failed) and the error; returns the report's final status (ok or failed)
-Finish = Callable[["Job", "dict[str, Path] | None", "BaseException | None"], str]
+Finish = Callable[["Job", "Staged | None", "BaseException | None"], str]
 #: called when a report cannot be built because reports it reads failed
 Skip = Callable[[ReportSpec, list[str]], None]
 
@@ -54,28 +55,55 @@ class Job:
         return f"{self.spec.profile or ''} · built {self.started_at[:10]}".strip(" ·")
 
 
-def stage_report(
-    job: Job, kernel: WarmKernel | None, *, out_dir: Path, log_output: bool
-) -> dict[str, Path]:
-    """Worker thread: execute the notebook and export HTML into the job's staging folder."""
+@dataclass
+class Staged:
+    """What a report made in its staging folder: files by kind (``notebook``, ``html``,
+    ``pdf``, ``results``) and, for an analysis, its results as read back."""
+
+    files: dict[str, Path]
+    results: ResultsFile | None = None
+
+
+def stage_report(job: Job, kernel: WarmKernel | None, *, out_dir: Path, log_output: bool) -> Staged:
+    """Worker thread: execute the notebook and export HTML into the job's staging folder.
+
+    Raises
+    ------
+    RenderError
+        The notebook failed, or ran but wrote no results file, or one that does not
+        match the results contract.
+    """
     threading.current_thread().name = job.spec.name
     spec = job.spec
     params = dict(spec.parameters)
-    staged: dict[str, Path] = {}
+    files: dict[str, Path] = {}
     if spec.writes_results:
-        staged["results"] = job.stage / f"{spec.name}.results.json"
-        params["results_path"] = str(staged["results"])
+        files["results"] = job.stage / f"{spec.name}.results.json"
+        params["results_path"] = str(files["results"])
     if spec.reads_results:
         params["results_files"] = [str(out_dir / f"{d}.results.json") for d in spec.depends_on]
     executed = job.stage / f"{spec.name}.ipynb"
     execute_notebook(spec.notebook, executed, parameters=params, log_output=log_output, warm=kernel)
-    staged["notebook"] = executed
+    files["notebook"] = executed
     html_path = job.stage / f"{spec.name}.html"
     html_path.write_text(notebook_to_html(executed, title=spec.title), encoding="utf-8")
-    staged["html"] = html_path
-    if "results" in staged and not staged["results"].is_file():
+    files["html"] = html_path
+    return Staged(files, _read_results(spec, files.get("results")))
+
+
+def _read_results(spec: ReportSpec, path: Path | None) -> ResultsFile | None:
+    if path is None:
+        return None
+    if not path.is_file():
         raise RenderError(f"{spec.notebook.name}: ran but wrote no results file")
-    return staged
+    try:
+        return load_results(path)
+    except DataValidationError as exc:
+        problems = "; ".join(exc.problems)
+        raise RenderError(
+            f"{spec.notebook.name}: ran but its results file does not match the contract "
+            f"({problems})"
+        ) from None
 
 
 class Runner:
@@ -109,8 +137,8 @@ class Runner:
         self.keys, self.inputs, self.out_dir = keys, inputs, out_dir
         self.jobs, self.formats, self.verbose = max(1, jobs), tuple(formats), verbose
         self.done, self.finish, self.skip, self.progress = done, finish, skip, progress
-        self.running: dict[Future[dict[str, Path]], tuple[Job, KernelWorker]] = {}
-        self.printing: dict[Future[None], tuple[Job, dict[str, Path]]] = {}
+        self.running: dict[Future[Staged], tuple[Job, KernelWorker]] = {}
+        self.printing: dict[Future[None], tuple[Job, Staged]] = {}
         self.browser_version: str | None = None
 
     def run(self) -> None:
@@ -155,7 +183,7 @@ class Runner:
             worker = idle.pop()
             self.running[worker.submit(partial(self._stage, job))] = (job, worker)
 
-    def _stage(self, job: Job, kernel: WarmKernel) -> dict[str, Path]:
+    def _stage(self, job: Job, kernel: WarmKernel) -> Staged:
         return stage_report(job, kernel, out_dir=self.out_dir, log_output=self.verbose)
 
     def _collect(self, idle: list[KernelWorker], printer: PrinterThread | None) -> None:
@@ -173,13 +201,14 @@ class Runner:
             if error is None and printer is not None:
                 staged = future.result()
                 pdf = job.stage / f"{job.spec.name}.pdf"
-                printed = printer.submit(staged["html"], pdf, title=job.spec.title,
+                printed = printer.submit(staged.files["html"], pdf, title=job.spec.title,
                                          subtitle=job.subtitle)  # fmt: skip
-                self.printing[printed] = (job, {**staged, "pdf": pdf})
+                staged.files["pdf"] = pdf
+                self.printing[printed] = (job, staged)
             else:
                 self._end(job, None if error else future.result(), error)
 
-    def _end(self, job: Job, staged: dict[str, Path] | None, error: BaseException | None) -> None:
+    def _end(self, job: Job, staged: Staged | None, error: BaseException | None) -> None:
         try:
             self.done[job.spec.name] = self.finish(job, staged, error)
         finally:
