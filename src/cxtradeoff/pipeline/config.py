@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import glob
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from cxtradeoff.errors import ConfigError, CxTradeoffError
+from cxtradeoff.errors import EXIT_BAD_INPUT, ConfigError
 from cxtradeoff.paths import ROOT
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -155,7 +156,80 @@ def _type_ok(value: Any, type_name: str | None) -> bool:
         return True
     if type_name in {"int", "float"} and isinstance(value, bool):
         return False
+    if type_name == "float" and isinstance(value, float) and not math.isfinite(value):
+        return False
     return isinstance(value, _TYPES[type_name])
+
+
+def _type_of(parameter: NotebookParameter) -> str | None:
+    """The declared type, else the type of the default value (None when neither says)."""
+    if parameter.type_name in _TYPES:
+        return parameter.type_name
+    default_type = type(parameter.default).__name__
+    return default_type if parameter.default is not None and default_type in _TYPES else None
+
+
+_INT_RE = re.compile(r"^[+-]?\d[\d_]*$")
+_BOOLS = {"true": True, "yes": True, "on": True, "1": True,
+          "false": False, "no": False, "off": False, "0": False}  # fmt: skip
+
+
+def parse_value(text: str, parameter: NotebookParameter) -> Any:
+    """A parameter given as text (``--param NAME=VALUE``) read as the type its notebook
+    declares: ``int`` and ``float`` as numbers (finite), ``bool`` as true/false/yes/no/1/0,
+    ``list`` and ``dict`` as JSON (or a YAML flow collection), anything else as the text
+    itself, whole: ``a #b`` stays ``a #b``.
+
+    Raises
+    ------
+    ValueError
+        The text cannot be read as that type; the message says what was expected.
+
+    Examples
+    --------
+    >>> draws = NotebookParameter("draws", "int", 20000, "")
+    >>> parse_value("2000", draws), parse_value("1_000_000", draws)
+    (2000, 1000000)
+    >>> parse_value("a #b", NotebookParameter("title", "str", "", ""))
+    'a #b'
+    """
+    type_name = _type_of(parameter)
+    value = text.strip()
+    if type_name == "int":
+        if not _INT_RE.match(value):
+            raise ValueError("expected a whole number, e.g. 2000")
+        return int(value)
+    if type_name == "float":
+        try:
+            number = float(value.replace("_", ""))
+        except ValueError:
+            raise ValueError("expected a number, e.g. 0.25") from None
+        if not math.isfinite(number):
+            raise ValueError("expected a finite number")
+        return number
+    if type_name == "bool":
+        if value.lower() not in _BOOLS:
+            raise ValueError("expected true or false")
+        return _BOOLS[value.lower()]
+    if type_name in {"list", "dict"}:
+        return _parse_collection(value, type_name)
+    return text
+
+
+def _parse_collection(value: str, type_name: str) -> Any:
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        try:
+            parsed = yaml.safe_load(value) if value.startswith(("[", "{")) else None
+        except yaml.YAMLError:
+            parsed = None
+    if not _type_ok(parsed, type_name):
+        example = (
+            '["hybrid", "full_automation"]' if type_name == "list" else '{"switch_conversion": 0.1}'
+        )
+        raise ValueError(f"expected a {type_name} in JSON, e.g. {example}")
+    return parsed
 
 
 # --------------------------------------------------------------------------- parsing
@@ -163,6 +237,11 @@ def _type_ok(value: Any, type_name: str | None) -> bool:
 
 class _Problems(list[str]):
     """Problems found so far; raised all at once."""
+
+    def add(self, problem: str) -> None:
+        """Add ``problem`` unless it is already there (a --param is read once per notebook)."""
+        if problem not in self:
+            self.append(problem)
 
     def raise_if_any(self, path: Path) -> None:
         if self:
@@ -198,7 +277,9 @@ def parse_config(
         Folder that relative notebook and input paths are resolved against.
     overrides
         Parameters applied to every report whose notebook declares them (e.g. ``draws``
-        for a quick build); names a notebook does not declare are ignored for it.
+        for a quick build); names a notebook does not declare are ignored for it, a name
+        no notebook declares is a problem. Text values (``--param``) are read as the
+        type the notebook declares (:func:`parse_value`).
 
     Raises
     ------
@@ -214,6 +295,7 @@ def parse_config(
         if (spec := _parse_report(entry, index, context)) is not None
     ]
     _check_dependencies(reports, problems)
+    _check_overrides(context.overrides, context.notebooks, problems)
     ordered = _order(reports, problems)
     smtp = _smtp(raw, problems)
     problems.raise_if_any(path)
@@ -322,10 +404,12 @@ def _report_parameters(
         )
         params = {}
     merged: dict[str, Any] = {}
+    notebook = entry.get("notebook")
     if declared:
         merged.update({k: v for k, v in ctx.defaults.items() if k in declared})
-        merged.update({k: v for k, v in ctx.overrides.items() if k in declared})
-    notebook = entry.get("notebook")
+        for key, value in ctx.overrides.items():
+            if key in declared:
+                merged[key] = _override(key, value, declared[key], str(notebook), ctx.problems)
     for key, value in params.items():
         if key in RESERVED_PARAMETERS:
             ctx.problems.append(
@@ -346,6 +430,20 @@ def _report_parameters(
                 f"got {type(value).__name__} {value!r}"
             )
     return merged
+
+
+def _override(
+    key: str, value: Any, parameter: NotebookParameter, notebook: str, problems: _Problems
+) -> Any:
+    """An override for every report (``--param``): text is read as the declared type."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_value(value, parameter)
+    except ValueError as exc:
+        problems.add(f"--param {key}={value!r}: {exc} ({notebook} declares "
+                     f"'{key}: {parameter.type_name or _type_of(parameter)}')")  # fmt: skip
+        return parameter.default
 
 
 def _report_title(entry: dict[str, Any], name: str, label: str, problems: _Problems) -> str:
@@ -415,6 +513,21 @@ def _check_dependencies(reports: list[ReportSpec], problems: _Problems) -> None:
             )
 
 
+def _check_overrides(
+    overrides: Mapping[str, Any],
+    notebooks: Mapping[Path, dict[str, NotebookParameter]],
+    problems: _Problems,
+) -> None:
+    """An override no notebook declares is a typo, not something to ignore silently."""
+    declared = {name for params in notebooks.values() for name in params} - RESERVED_PARAMETERS
+    for key in overrides:
+        if key in RESERVED_PARAMETERS:
+            problems.append(f"--param {key}: set by the build, not on the command line")
+        elif notebooks and key not in declared:
+            problems.append(f"--param {key}: no notebook of the configuration declares it "
+                            f"(they declare: {', '.join(sorted(declared))})")  # fmt: skip
+
+
 def _order(reports: list[ReportSpec], problems: _Problems) -> list[ReportSpec]:
     """Topological order of the reports; dependency cycles are reported as problems."""
     by_name = {r.name: r for r in reports}
@@ -450,6 +563,10 @@ def load_config(
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -462,7 +579,8 @@ def load_config(
 
 @dataclass(frozen=True)
 class ParameterProblem:
-    """A report parameter that a domain check refuses: a configuration problem."""
+    """A report parameter that a domain check refuses: a configuration problem, which
+    stops the build before anything runs."""
 
     report: str
     field: str
@@ -472,10 +590,27 @@ class ParameterProblem:
         return f"report {self.report!r}, field {self.field!r}: {self.message}"
 
 
+@dataclass(frozen=True)
+class InputProblem:
+    """An input file some reports read is unusable (a broken data file).
+
+    It is named once, against the file; the reports that read it are not built, the
+    others are. ``exit_code`` is the status the build then ends with.
+    """
+
+    source: str
+    message: str
+    reports: tuple[str, ...]
+    exit_code: int = EXIT_BAD_INPUT
+
+    def __str__(self) -> str:
+        return self.message
+
+
 #: A domain check of report parameters, owned by the side that knows what they mean: given
 #: the reports about to be built, every problem it finds. The pipeline calls it through
 #: :func:`validate` and never imports the model itself.
-ParameterCheck = Callable[[Sequence[ReportSpec]], Iterable[ParameterProblem]]
+ParameterCheck = Callable[[Sequence[ReportSpec]], Iterable[ParameterProblem | InputProblem]]
 
 
 def validate(
@@ -483,18 +618,26 @@ def validate(
     specs: Sequence[ReportSpec],
     *,
     parameter_checks: Sequence[ParameterCheck] = (),
-) -> None:
+) -> list[InputProblem]:
     """Run the domain checks on ``specs`` (reports of ``config``) before any kernel starts.
+
+    Returns
+    -------
+    list of InputProblem
+        Unusable input files and the reports they stop (the others can be built).
 
     Raises
     ------
     ConfigError
-        Listing every problem the checks found, against the configuration file.
+        Listing every parameter problem the checks found, against the configuration file.
     """
     problems = _Problems()
+    inputs: list[InputProblem] = []
     for check in parameter_checks:
-        try:
-            problems.extend(str(p) for p in check(specs))
-        except CxTradeoffError as exc:  # a check that cannot run at all says why
-            problems.append(str(exc))
+        for problem in check(specs):
+            if isinstance(problem, InputProblem):
+                inputs.append(problem)
+            else:
+                problems.add(str(problem))
     problems.raise_if_any(config.path)
+    return inputs

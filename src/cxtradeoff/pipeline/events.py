@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cxtradeoff.errors import EXIT_FAILED, EXIT_OK
+from cxtradeoff.pipeline.config import InputProblem
+
 
 @dataclass
 class Event:
@@ -38,6 +41,8 @@ class BuildOutcome:
     outcomes: list[ReportOutcome] = field(default_factory=list)
     wrote: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: unusable input files, each named once (the reports reading them were not built)
+    input_problems: list[InputProblem] = field(default_factory=list)
 
     @property
     def failed(self) -> list[ReportOutcome]:
@@ -45,4 +50,7 @@ class BuildOutcome:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        """A bad input first (what to fix), then a failed report, else 0."""
+        if self.input_problems:
+            return max(p.exit_code for p in self.input_problems)
+        return EXIT_FAILED if self.failed else EXIT_OK

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
-from cxtradeoff.errors import RenderError
+from cxtradeoff.errors import BrowserNotFoundError, OutputError, PrintError, RenderError
 from cxtradeoff.files import atomic_write_bytes
 from cxtradeoff.paths import PACKAGE_DIR
 
@@ -130,30 +130,59 @@ class PdfPrinter:
             )
         finally:
             page.close()
-        atomic_write_bytes(pdf_path, data)
+        try:
+            atomic_write_bytes(pdf_path, data)
+        except OSError as exc:
+            raise OutputError.from_os_error(pdf_path, exc) from None
 
 
 class PrinterThread:
-    """A :class:`PdfPrinter` living in one thread of its own.
+    """A :class:`PdfPrinter` living in one thread of its own, relaunched when it fails.
 
     Playwright's synchronous API must be driven from the thread that started it; a
-    one-thread executor keeps the browser there while the build goes on elsewhere.
+    one-thread executor keeps the browser there while the build goes on elsewhere. A
+    print that fails (Chromium crashed, or would not start) is retried once on a freshly
+    launched browser; a second failure is a :class:`PrintError` for that report alone.
     """
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cx-pdf")
         self._printer: PdfPrinter | None = None
+        self.launches = 0
+
+    def _ensure(self) -> PdfPrinter:
+        if self._printer is None:
+            printer = PdfPrinter()
+            self.launches += 1
+            printer.__enter__()
+            self._printer = printer
+        return self._printer
+
+    def _discard(self) -> None:
+        if self._printer is not None:
+            with contextlib.suppress(Exception):
+                self._printer.__exit__(None, None, None)
+            self._printer = None
 
     def _open(self) -> str:
-        printer = PdfPrinter()
-        printer.__enter__()
-        self._printer = printer
-        return printer.browser_version
+        return self._ensure().browser_version
 
     def _print(self, html_path: Path, pdf_path: Path, title: str, subtitle: str) -> None:
-        if self._printer is None:
-            raise RenderError("Chromium did not start")
-        self._printer.print_pdf(html_path, pdf_path, title=title, subtitle=subtitle)
+        errors: list[BaseException] = []
+        for _attempt in range(2):
+            try:
+                self._ensure().print_pdf(html_path, pdf_path, title=title, subtitle=subtitle)
+                return
+            except (OutputError, BrowserNotFoundError):
+                raise
+            except Exception as exc:  # crashed, closed, would not start: relaunch once
+                errors.append(exc)
+                self._discard()
+        raise PrintError(
+            f"PDF not printed: Chromium failed twice (relaunched in between): "
+            f"{first_line(errors[-1])}",
+            detail="\n\n".join(f"{type(e).__name__}: {e}" for e in errors),
+        )
 
     def start(self) -> Future[str]:
         """Launch Chromium in the background (the first print waits for it); its version."""
@@ -163,7 +192,17 @@ class PrinterThread:
         """Print in the printer's thread; the future ends when the PDF is written."""
         return self._pool.submit(self._print, html_path, pdf_path, title, subtitle)
 
+    def version(self) -> str | None:
+        """The version of the browser running now (None before it starts)."""
+        return self._printer.browser_version if self._printer is not None else None
+
     def close(self) -> None:
-        if self._printer is not None:
-            self._pool.submit(self._printer.__exit__, None, None, None).result()
+        self._pool.submit(self._discard).result()
         self._pool.shutdown(wait=True)
+
+
+def first_line(error: BaseException) -> str:
+    """An error's first line, short: Playwright's messages append the browser's log."""
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

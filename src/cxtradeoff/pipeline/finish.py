@@ -1,18 +1,27 @@
 """Finishing a build: reports moved into place, the manifest, the landing page, archives.
 
-Each report is staged aside (:mod:`cxtradeoff.pipeline.run`) and moved into place only
-when complete; a failed report leaves its last good files and its executed notebook in
-``failed/``. The manifest (``manifest.json``) records, per report, its parameters, the
-hashes of its inputs, provenance, timings and status; the landing page (``index.html``)
-is rendered from it through a Jinja template with autoescaping.
+Each report is staged aside (:mod:`cxtradeoff.pipeline.run`). When it ends, one
+**commit** puts it in place: its files, then a manifest (``manifest.json``) and a landing
+page (``index.html``) that describe them, all prepared first and then renamed into place
+in an order written down beforehand (a journal). A build killed in the middle of a
+commit leaves the journal; the next build replays it before anything else. So after any
+kill, every report's files, its manifest entry and its landing-page row describe the
+same build of that report: a report is either wholly the new one or wholly the last good
+one. A failed report keeps its last good files and entry, gains the error, and leaves
+its executed notebook in ``failed/``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,25 +34,39 @@ from cxtradeoff.contracts import (
     load_manifest,
     write_model,
 )
-from cxtradeoff.errors import CxTradeoffError, DataValidationError, RenderError
-from cxtradeoff.files import atomic_write_text, move_into_place
+from cxtradeoff.errors import (
+    CxTradeoffError,
+    DataValidationError,
+    OutputError,
+    PrintError,
+    RenderError,
+)
+from cxtradeoff.files import atomic_write_json, atomic_write_text, move_into_place
 from cxtradeoff.formatting import break_even_words, chance, money
 from cxtradeoff.paths import PACKAGE_DIR
-from cxtradeoff.pipeline.config import ReportSpec
+from cxtradeoff.pipeline.config import InputProblem, ReportSpec
 from cxtradeoff.pipeline.events import ReportOutcome
 from cxtradeoff.pipeline.inputs import relative_name
 from cxtradeoff.pipeline.plan import Previous
-from cxtradeoff.pipeline.run import Job, Staged
+from cxtradeoff.pipeline.run import STAGING_PREFIX, Job, Staged
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
 ARCHIVE_DIR = "archive"
 FAILED_DIR = "failed"
+#: full error messages (a browser's log, a kernel's) of the latest build
+LOG_NAME = "build.log"
 LANDING_TEMPLATES = PACKAGE_DIR / "templates" / "landing"
 #: what the landing page shows for a number a report does not have
 NOTHING = "–"
 #: every output a report may have, by kind, and its file name suffix
 OUTPUT_SUFFIXES = {"html": ".html", "pdf": ".pdf", "notebook": ".ipynb", "results": ".results.json"}
+#: a commit's folder, its journal, and the manifest and landing page it prepares
+COMMIT_PREFIX = f"{STAGING_PREFIX}commit-"
+JOURNAL = "journal.json"
+_PREPARED = {MANIFEST: "_manifest.json", INDEX: "_index.html"}
+#: error messages longer than this go to the log; the terminal and manifest get the start
+MESSAGE_LINES = 6
 
 
 # --------------------------------------------------------------------------- reading
@@ -78,18 +101,125 @@ def previous_reports(manifest: Manifest | None) -> dict[str, Previous]:
     }
 
 
-def clean_stale(out_dir: Path) -> None:
-    """Remove what a killed build left behind: staging folders and temporary files."""
-    for path in out_dir.glob(".staging-*"):
-        shutil.rmtree(path, ignore_errors=True)
-    for path in out_dir.glob(".*.tmp"):
-        path.unlink(missing_ok=True)
-
-
 def _headline(results: ResultsFile | None) -> ManifestHeadline | None:
     if results is None:
         return None
     return ManifestHeadline(currency=results.currency, **results.headline.model_dump())
+
+
+# --------------------------------------------------------------------------- commits
+
+
+def commit(
+    out_dir: Path,
+    manifest: Manifest,
+    *,
+    moves: Sequence[tuple[Path, str]] = (),
+    removals: Sequence[str] = (),
+) -> None:
+    """Put files in place with the manifest and landing page that describe them.
+
+    The files are first gathered into a commit folder beside their destinations, with
+    the manifest and landing page rendered there; then a journal lists every step (the
+    files, the manifest, the landing page, removals), and the steps are done in that
+    order, with Ctrl-C and SIGTERM held until they are done. Renames within one file
+    system cannot tear; a kill between them leaves the journal for :func:`recover`.
+
+    Parameters
+    ----------
+    moves
+        ``(finished file, name relative to out_dir)``; the files must be in ``out_dir``.
+
+    Raises
+    ------
+    OutputError
+        Something could not be written. Before the journal nothing is in place and the
+        commit folder is removed; after it, :func:`recover` finishes the commit.
+    """
+    folder = out_dir / f"{COMMIT_PREFIX}{os.urandom(4).hex()}"
+    try:
+        folder.mkdir()
+        steps = []
+        for number, (src, dest) in enumerate(moves):
+            gathered = folder / f"{number}-{Path(dest).name}"
+            os.replace(src, gathered)
+            steps.append(["move", gathered.name, dest])
+        write_model(manifest, folder / _PREPARED[MANIFEST])
+        atomic_write_text(folder / _PREPARED[INDEX], render_index(manifest))
+        steps += [["move", prepared, name] for name, prepared in _PREPARED.items()]
+        steps += [["remove", name] for name in removals]
+        atomic_write_json(folder / JOURNAL, {"steps": steps})
+    except BaseException as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OutputError.from_os_error(folder, exc) from None
+        raise
+    try:
+        with _signals_held():
+            _replay(folder, out_dir)
+            shutil.rmtree(folder, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError.from_os_error(out_dir, exc) from None
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done (main thread only: where Python
+    runs signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for held_signal, handler in previous.items():
+            signal.signal(held_signal, handler)
+        for number in received:
+            signal.raise_signal(number)
+
+
+def _replay(folder: Path, out_dir: Path) -> None:
+    """Do the steps of a commit's journal that are not done yet (it is idempotent)."""
+    steps = json.loads((folder / JOURNAL).read_text(encoding="utf-8"))["steps"]
+    for op, *args in steps:
+        if op == "move" and (folder / args[0]).exists():
+            move_into_place(folder / args[0], out_dir / args[1])
+        elif op == "remove":
+            (out_dir / args[0]).unlink(missing_ok=True)
+
+
+def recover(out_dir: Path) -> list[str]:
+    """Finish the commits a killed build left half done, then remove what it staged.
+
+    Returns
+    -------
+    list of str
+        A warning for each commit finished here.
+    """
+    warnings = []
+    for folder in sorted(out_dir.glob(f"{COMMIT_PREFIX}*")):
+        if (folder / JOURNAL).is_file():
+            _replay(folder, out_dir)
+            warnings.append(
+                f"finished putting in place what a killed build had committed ({folder.name})"
+            )
+    for path in out_dir.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in [*out_dir.glob(".*.tmp"), *out_dir.glob(f"{FAILED_DIR}/.*.tmp")]:
+        path.unlink(missing_ok=True)
+    return warnings
+
+
+def _notebook_is_whole(path: Path) -> bool:
+    """Whether an executed notebook is whole JSON (not cut short by a full disk)."""
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- recording
@@ -97,15 +227,21 @@ def _headline(results: ResultsFile | None) -> ManifestHeadline | None:
 
 @dataclass
 class Finisher:
-    """Records each report of one build as it ends, and writes what the build leaves."""
+    """Records each report of one build as it ends and commits it (files, manifest and
+    landing page together)."""
 
     out_dir: Path
     root: Path
     build_id: str
+    built_at: str
+    config: str
+    order: list[str]
     formats: tuple[str, ...]
     commit: str | None
     versions: dict[str, str]
     entries: dict[str, ReportEntry]
+    wrote: bool = False
+    _logged: bool = field(default=False, repr=False)
 
     def _entry(self, spec: ReportSpec, **fields: Any) -> ReportEntry:
         return ReportEntry(
@@ -130,20 +266,26 @@ class Finisher:
             update = {"title": spec.title, "profile": spec.profile, **failure}
             self.entries[spec.name] = old.model_copy(update=update)
 
+    def _commit(self, moves: Sequence[tuple[Path, str]] = (), removals: Sequence[str] = ()) -> None:
+        commit(self.out_dir, self.manifest(), moves=moves, removals=removals)
+        self.wrote = True
+
     def succeeded(self, job: Job, staged: Staged) -> ReportOutcome:
-        """Move the staged files into place and record the report's entry."""
+        """Commit the report's staged files with its new entry.
+
+        Outputs not made this time (``--formats html`` makes no PDF) are left as they
+        are, and not listed in the entry: the entry lists what this build made.
+        """
         name = job.spec.name
         files = dict(staged.files)
         if "html" not in self.formats:
             files.pop("html", None)
         outputs: dict[str, str | None] = dict.fromkeys(OUTPUT_SUFFIXES)
         for kind, path in files.items():
-            move_into_place(path, self.out_dir / path.name)
             outputs[kind] = path.name
-        (self.out_dir / FAILED_DIR / f"{name}.ipynb").unlink(missing_ok=True)
-        for kind in ("html", "pdf", "results"):
-            if outputs[kind] is None:  # not made this time (e.g. --formats html): no stale copy
-                (self.out_dir / f"{name}{OUTPUT_SUFFIXES[kind]}").unlink(missing_ok=True)
+        removals = [f"{FAILED_DIR}/{name}.ipynb"]
+        if outputs["results"] is None:  # the notebook writes none (any more): none is current
+            removals.append(f"{name}{OUTPUT_SUFFIXES['results']}")
         duration = time.perf_counter() - job.started
         self.entries[name] = self._entry(
             job.spec,
@@ -158,10 +300,12 @@ class Finisher:
             duration_s=round(duration, 3),
             packages=self.versions,
         )
+        self._commit([(path, path.name) for path in files.values()], removals)
         return ReportOutcome(name, "ok", duration)
 
     def failed(self, job: Job, error: BaseException | None) -> ReportOutcome:
-        """Keep the executed notebook in ``failed/`` and record the error.
+        """Record the error (and keep the executed notebook in ``failed/``, unless the
+        failure was the PDF print: the notebook ran).
 
         The report's last good files stay, and so does what its entry says about them
         (outputs, headline, the build that made them); the entry gains the failure.
@@ -170,12 +314,16 @@ class Finisher:
         duration = time.perf_counter() - job.started
         exc = error or RenderError("no output")
         message = str(exc) if isinstance(exc, CxTradeoffError) else f"{type(exc).__name__}: {exc}"
-        failed_nb = None
         executed = job.stage / f"{name}.ipynb"
-        if executed.is_file():
+        failed_nb = None
+        moves = []
+        if not isinstance(exc, PrintError) and executed.is_file() and _notebook_is_whole(executed):
             failed_nb = self.out_dir / FAILED_DIR / f"{name}.ipynb"
-            move_into_place(executed, failed_nb)
+            moves.append((executed, f"{FAILED_DIR}/{name}.ipynb"))
             message = message.replace(str(executed), str(failed_nb))
+        else:
+            message = message.replace(f" (executed copy: {executed})", "")
+        message = self._shorten(name, message, getattr(exc, "detail", ""))
         failure = {
             "status": "failed",
             "error": message,
@@ -184,29 +332,55 @@ class Finisher:
             "input_hash": None,
         }
         self._attempt(job.spec, failure, inputs=job.inputs, started=job.started_at)
+        self._commit(moves)
         return ReportOutcome(name, "failed", duration, message, failed_nb)
 
     def skipped(self, spec: ReportSpec, message: str) -> ReportOutcome:
         """A report not built because a report it reads failed; its last good files stay."""
         self._attempt(spec, {"status": "skipped", "error": message, "input_hash": None})
+        self._commit()
         return ReportOutcome(spec.name, "skipped", error=message)
 
-    def manifest(self, *, built_at: str, config: str, order: list[str]) -> Manifest:
-        """The manifest of this build: provenance and every report's entry, in ``order``."""
+    def blocked(self, spec: ReportSpec, problem: InputProblem) -> ReportOutcome:
+        """A report not run because an input it reads is unusable; its last good files stay."""
+        message = f"not built: its input {problem.source} cannot be used"
+        self._attempt(spec, {"status": "failed", "error": message, "input_hash": None})
+        self._commit()
+        return ReportOutcome(spec.name, "failed", error=message)
+
+    def log(self, title: str, text: str) -> Path | None:
+        """Append ``text`` to this build's log (``build.log``, started afresh per build)."""
+        path = self.out_dir / LOG_NAME
+        try:
+            with path.open("a" if self._logged else "w", encoding="utf-8") as fh:
+                if not self._logged:
+                    fh.write(f"cxtradeoff build {self.build_id}\n")
+                fh.write(f"\n--- {title}\n{text.rstrip()}\n")
+            self._logged = True
+        except OSError:
+            return None
+        return path
+
+    def _shorten(self, name: str, message: str, detail: str) -> str:
+        """A message short enough for a terminal and a landing page; the whole of it, and
+        any detail (a browser's log), goes to the build's log."""
+        lines = message.strip().splitlines()
+        if len(lines) <= MESSAGE_LINES and not detail:
+            return message
+        where = self.log(name, f"{message}\n\n{detail}".strip())
+        kept = "\n".join(lines[:MESSAGE_LINES]) + ("\n..." if len(lines) > MESSAGE_LINES else "")
+        return f"{kept} (full message in {where})" if where else kept
+
+    def manifest(self) -> Manifest:
+        """The manifest as it stands: provenance and every report's entry, in order."""
         return Manifest(
             build_id=self.build_id,
-            built_at=built_at,
+            built_at=self.built_at,
             git_commit=self.commit,
-            config=config,
+            config=self.config,
             packages=self.versions,
-            reports={n: self.entries[n] for n in order if n in self.entries},
+            reports={n: self.entries[n] for n in self.order if n in self.entries},
         )
-
-
-def write_manifest_and_index(out_dir: Path, manifest: Manifest) -> None:
-    """Replace the landing page and the manifest, each atomically."""
-    atomic_write_text(out_dir / INDEX, render_index(manifest))
-    write_model(manifest, out_dir / MANIFEST)
 
 
 # --------------------------------------------------------------------------- archive
@@ -217,23 +391,32 @@ def archive_build(out_dir: Path, *, build_id: str, manifest: Manifest, keep: int
 
     Files are hard-linked where possible (no extra space); only the ``keep`` newest
     archives are kept. ``out_dir`` itself always holds the latest reports.
+
+    Raises
+    ------
+    OutputError
+        The archive could not be written; nothing of it is left.
     """
     archive_root = out_dir / ARCHIVE_DIR
     target = archive_root / build_id
     partial = archive_root / f".{build_id}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
     names = {MANIFEST, INDEX}
     for entry in manifest.reports.values():
         names.update(v for v in entry.outputs.values() if v)
-    for name in sorted(names):
-        src = out_dir / name
-        if src.is_file():
-            try:
-                os.link(src, partial / name)
-            except OSError:
-                shutil.copy2(src, partial / name)
-    os.replace(partial, target)
+    try:
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        for name in sorted(names):
+            src = out_dir / name
+            if src.is_file():
+                try:
+                    os.link(src, partial / name)
+                except OSError:
+                    shutil.copy2(src, partial / name)
+        os.replace(partial, target)
+    except OSError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise OutputError.from_os_error(partial, exc) from None
     archives = sorted(
         p for p in archive_root.iterdir() if p.is_dir() and not p.name.startswith(".")
     )

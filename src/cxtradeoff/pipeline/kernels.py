@@ -9,7 +9,10 @@ resets it between notebooks (:class:`WarmKernel`, :class:`KernelWorker`).
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
@@ -17,10 +20,47 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cxtradeoff.errors import RenderError
+from cxtradeoff.errors import OutputError, RenderError
 from cxtradeoff.paths import KERNEL_NAME
 
 T = TypeVar("T")
+
+#: kernels' socket folders are ``<tmp>/cxk-<pid of the build>-<random>``
+SOCKETS_PREFIX = "cxk-"
+#: error numbers that mean the output cannot be written (not that the notebook is wrong)
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def _sockets_folder() -> Path:
+    """A private folder for one kernel's sockets, named after this process."""
+    return Path(tempfile.mkdtemp(prefix=f"{SOCKETS_PREFIX}{os.getpid()}-"))
+
+
+def clean_stale_sockets(tmp: Path | None = None) -> list[Path]:
+    """Remove the socket folders of builds that no longer run (killed with SIGKILL).
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    removed = []
+    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{SOCKETS_PREFIX}*-*"):
+        pid = folder.name[len(SOCKETS_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 # --------------------------------------------------------------------------- execute
@@ -101,7 +141,7 @@ class WarmKernel:
         from jupyter_core.utils import run_sync
 
         self.shutdown()
-        self.sockets = Path(tempfile.mkdtemp(prefix="cxk-"))
+        self.sockets = _sockets_folder()
         self.cwd[0] = cwd
         self.clients = []
         self.km = _ipc_manager_class(self.sockets, self.cwd, self.clients)(
@@ -146,6 +186,15 @@ class WarmKernel:
                 client.stop_channels()
         self.clients.clear()
         self.runs += 1
+
+    def kill(self) -> None:
+        """Kill the kernel process at once (from any thread): a notebook running on it
+        then fails fast, and the worker's thread can shut down."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        pid = getattr(process, "pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
     def shutdown(self) -> None:
         """Stop the kernel and remove its sockets (call from the thread that used it)."""
@@ -208,7 +257,7 @@ def execute_notebook(
         raise RenderError(f"{notebook}: notebook not found")
     output.parent.mkdir(parents=True, exist_ok=True)
     kernel_cwd = (cwd or notebook.parent).resolve()
-    sockets = Path(tempfile.mkdtemp(prefix="cxk-")) if warm is None else None
+    sockets = _sockets_folder() if warm is None else None
     engine: dict[str, Any] = {}
     log: Path | None = None
     try:
@@ -232,13 +281,21 @@ def execute_notebook(
             **engine,
         )
     except pm.PapermillExecutionError as exc:
+        if exc.ename in {"OSError", "IOError"} and any(
+            f"[Errno {n}]" in str(exc.evalue) for n in OUTPUT_ERRNOS
+        ):  # the notebook could not write into the staging folder: the disk, not the report
+            raise OutputError(output.parent, str(exc.evalue)) from None
         first_line = (exc.source or "").strip().splitlines()[:1]
         raise RenderError(
             f"{notebook.name}: cell {exc.cell_index + 1} of the executed notebook (execution count {exc.exec_count}"
             f"{', ' + repr(first_line[0][:60]) if first_line else ''}) failed with "
             f"{exc.ename}: {exc.evalue} (executed copy: {output})"
         ) from None
-    except Exception as exc:  # kernel died, missing kernel, bad parameters...
+    except Exception as exc:  # kernel died, missing kernel, bad parameters, disk full...
+        if isinstance(exc, OSError) and (
+            exc.errno in OUTPUT_ERRNOS or str(exc.filename or "").startswith(str(output.parent))
+        ):  # writing the executed notebook
+            raise OutputError.from_os_error(output, exc) from None
         tail = (
             log.read_text(errors="replace").strip().splitlines()[-5:]
             if log and log.is_file()
@@ -284,6 +341,11 @@ class KernelWorker:
     def submit(self, task: Callable[[WarmKernel], T]) -> Future[T]:
         """Run ``task(kernel)`` in the worker's thread, on its warm kernel."""
         return self._pool.submit(self._with_kernel, task)
+
+    def interrupt(self) -> None:
+        """Stop what the worker runs (from the main thread): its kernel is killed."""
+        if self._kernel is not None:
+            self._kernel.kill()
 
     def close(self) -> None:
         """Shut the kernel down in the thread that used it, then end the thread."""

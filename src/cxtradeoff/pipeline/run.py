@@ -24,12 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from cxtradeoff.contracts import ResultsFile, load_results
-from cxtradeoff.errors import DataValidationError, RenderError
+from cxtradeoff.errors import DataValidationError, OutputError, RenderError
 from cxtradeoff.pipeline import plan
 from cxtradeoff.pipeline.config import ReportSpec
 from cxtradeoff.pipeline.events import Event
 from cxtradeoff.pipeline.export import PrinterThread, notebook_to_html
 from cxtradeoff.pipeline.kernels import KernelWorker, WarmKernel, execute_notebook
+
+#: every folder a build stages into, inside the output folder, starts with this
+STAGING_PREFIX = ".staging-"
 
 #: called in the main thread when a report ends: its job, what it staged (None when it
 #: failed) and the error; returns the report's final status (ok or failed)
@@ -86,7 +89,11 @@ def stage_report(job: Job, kernel: WarmKernel | None, *, out_dir: Path, log_outp
     execute_notebook(spec.notebook, executed, parameters=params, log_output=log_output, warm=kernel)
     files["notebook"] = executed
     html_path = job.stage / f"{spec.name}.html"
-    html_path.write_text(notebook_to_html(executed, title=spec.title), encoding="utf-8")
+    page = notebook_to_html(executed, title=spec.title)
+    try:
+        html_path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError.from_os_error(html_path, exc) from None
     files["html"] = html_path
     return Staged(files, _read_results(spec, files.get("results")))
 
@@ -139,30 +146,48 @@ class Runner:
         self.done, self.finish, self.skip, self.progress = done, finish, skip, progress
         self.running: dict[Future[Staged], tuple[Job, KernelWorker]] = {}
         self.printing: dict[Future[None], tuple[Job, Staged]] = {}
-        self.browser_version: str | None = None
+        self.printer: PrinterThread | None = None
 
     def run(self) -> None:
-        """Build every report; returns when all have ended."""
-        printer = PrinterThread() if "pdf" in self.formats else None
+        """Build every report; returns when all have ended.
+
+        Raises
+        ------
+        OutputError
+            The output folder cannot be written (disk full...): the build stops.
+        KeyboardInterrupt
+            Also on SIGTERM (:class:`~cxtradeoff.errors.Terminated`). Either way, running
+            kernels are killed, the browser closed and every staging folder removed.
+        """
+        self.printer = PrinterThread() if "pdf" in self.formats else None
         handler = _attach_cell_logger(self.progress) if self.verbose else None
         workers: list[KernelWorker] = []
         try:
-            version = printer.start() if printer is not None else None
+            if self.printer is not None:
+                self.printer.start()
             workers = [KernelWorker(i) for i in range(self.jobs)]
             idle = list(reversed(workers))
             while self.pending or self.running or self.printing:
                 self._start_ready(idle)
                 if self.running or self.printing:
-                    self._collect(idle, printer)
-            if version is not None and version.exception() is None:
-                self.browser_version = version.result()
+                    self._collect(idle)
+        except BaseException:
+            for worker in workers:  # a notebook still running would hold its worker
+                worker.interrupt()
+            raise
         finally:
             for worker in workers:
                 worker.close()
-            if printer is not None:
-                printer.close()
+            if self.printer is not None:
+                self.printer.close()
             if handler is not None:
                 logging.getLogger("papermill").removeHandler(handler)
+            for job, _ in [*self.running.values(), *self.printing.values()]:
+                shutil.rmtree(job.stage, ignore_errors=True)
+
+    def browser_version(self) -> str | None:
+        """The version of the Chromium printing PDFs (None when none runs)."""
+        return self.printer.version() if self.printer is not None else None
 
     def _start_ready(self, idle: list[KernelWorker]) -> None:
         """Start every report whose dependencies are done, while workers are idle."""
@@ -175,8 +200,11 @@ class Runner:
                 self.done[spec.name] = "skipped"
                 self.skip(spec, failed)
                 continue
-            stage = self.out_dir / f".staging-{spec.name}-{os.urandom(4).hex()}"
-            stage.mkdir()
+            stage = self.out_dir / f"{STAGING_PREFIX}{spec.name}-{os.urandom(4).hex()}"
+            try:
+                stage.mkdir()
+            except OSError as exc:
+                raise OutputError.from_os_error(stage, exc) from None
             job = Job(spec, self.keys[spec.name], self.inputs[spec.name], stage,
                       time.perf_counter(), datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
             self.progress(Event("start", spec.name))
@@ -186,23 +214,25 @@ class Runner:
     def _stage(self, job: Job, kernel: WarmKernel) -> Staged:
         return stage_report(job, kernel, out_dir=self.out_dir, log_output=self.verbose)
 
-    def _collect(self, idle: list[KernelWorker], printer: PrinterThread | None) -> None:
+    def _collect(self, idle: list[KernelWorker]) -> None:
         """Wait for a notebook or a print to end, and hand it on."""
         futures: list[Future[Any]] = [*self.running, *self.printing]
         finished, _ = wait(futures, return_when=FIRST_COMPLETED)
         for future in finished:
+            error = future.exception()
+            if isinstance(error, OutputError):  # the disk, not the report: stop here
+                raise error
             if future in self.printing:
                 job, staged = self.printing.pop(future)
-                self._end(job, staged, future.exception())
+                self._end(job, staged, error)
                 continue
             job, worker = self.running.pop(future)
             idle.append(worker)
-            error = future.exception()
-            if error is None and printer is not None:
+            if error is None and self.printer is not None:
                 staged = future.result()
                 pdf = job.stage / f"{job.spec.name}.pdf"
-                printed = printer.submit(staged.files["html"], pdf, title=job.spec.title,
-                                         subtitle=job.subtitle)  # fmt: skip
+                printed = self.printer.submit(staged.files["html"], pdf, title=job.spec.title,
+                                              subtitle=job.subtitle)  # fmt: skip
                 staged.files["pdf"] = pdf
                 self.printing[printed] = (job, staged)
             else:
