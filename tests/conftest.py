@@ -189,3 +189,27 @@ def probes() -> Probes:
 def tiny_config():
     """``tiny_config(root, fail_b=...)``: rewrite the tiny project's configuration."""
     return write_config
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path):
+    """``tmpfs(size="4m", read_only=False)``: a small real file system mounted for the test
+    (a disk that fills up, a read-only one); the test is skipped where mounting is refused."""
+    import subprocess
+
+    mounted: list[Path] = []
+
+    def mount(size: str = "4m", *, read_only: bool = False) -> Path:
+        point = tmp_path / f"fs{len(mounted)}"
+        point.mkdir()
+        options = f"size={size},mode=0755" + (",ro" if read_only else "")
+        run = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                             capture_output=True, text=True, check=False)  # fmt: skip
+        if run.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (needs root): {run.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], capture_output=True, check=False)
