@@ -62,7 +62,8 @@ def _profiles(
     by_source: dict[Path, list[ReportSpec]] = {}
     for spec in specs:
         given = spec.effective_parameters().get("profiles_path")
-        source = Path(given) if given else COMPANY_PROFILES
+        # the notebook reads a relative path from its own folder (its kernel's)
+        source = spec.notebook.parent / given if given else COMPANY_PROFILES
         if given and not source.is_file():  # a parameter someone set, naming no file
             problems.append(ParameterProblem(
                 spec.name, "parameters.profiles_path", f"{given}: no such file"))  # fmt: skip

@@ -42,14 +42,19 @@ def register(sub: Any) -> None:
         "--jobs", "-j", type=int, default=None, help="notebooks run at once (default: cores)"
     )
     p.add_argument("--force", action="store_true", help="rebuild every report whatever its inputs")
-    p.add_argument("--formats", default=None, help="comma-separated: html,pdf (default both)")
+    p.add_argument(
+        "--formats",
+        default=None,
+        help="comma-separated: html,pdf (default both); files of a format not asked for are kept",
+    )
     p.add_argument("--out", type=Path, default=REPORTS_DIR, help="output folder (default reports/)")
     p.add_argument(
         "--param",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a parameter on every report whose notebook declares it (e.g. draws=2000)",
+        help="set a parameter on every report whose notebook declares it, read as the type "
+        "the notebook declares (e.g. draws=2000; draws: 0 or 1,000 to 1,000,000)",
     )
     p.add_argument(
         "--wait",

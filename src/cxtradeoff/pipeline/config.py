@@ -239,7 +239,7 @@ class _Problems(list[str]):
     """Problems found so far; raised all at once."""
 
     def add(self, problem: str) -> None:
-        """Add ``problem`` unless it is already there (a --param is read once per notebook)."""
+        """Add ``problem`` unless it is already there (two checks may find the same)."""
         if problem not in self:
             self.append(problem)
 
@@ -260,6 +260,8 @@ class _Context:
     problems: _Problems
     seen: set[str] = field(default_factory=set)
     notebooks: dict[Path, dict[str, NotebookParameter]] = field(default_factory=dict)
+    #: (problem, declaration) -> the notebooks declaring it: one problem per --param
+    bad_overrides: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
 
 def parse_config(
@@ -295,7 +297,7 @@ def parse_config(
         if (spec := _parse_report(entry, index, context)) is not None
     ]
     _check_dependencies(reports, problems)
-    _check_overrides(context.overrides, context.notebooks, problems)
+    _check_overrides(context, problems)
     ordered = _order(reports, problems)
     smtp = _smtp(raw, problems)
     problems.raise_if_any(path)
@@ -409,7 +411,7 @@ def _report_parameters(
         merged.update({k: v for k, v in ctx.defaults.items() if k in declared})
         for key, value in ctx.overrides.items():
             if key in declared:
-                merged[key] = _override(key, value, declared[key], str(notebook), ctx.problems)
+                merged[key] = _override(key, value, declared[key], str(notebook), ctx)
     for key, value in params.items():
         if key in RESERVED_PARAMETERS:
             ctx.problems.append(
@@ -433,7 +435,7 @@ def _report_parameters(
 
 
 def _override(
-    key: str, value: Any, parameter: NotebookParameter, notebook: str, problems: _Problems
+    key: str, value: Any, parameter: NotebookParameter, notebook: str, ctx: _Context
 ) -> Any:
     """An override for every report (``--param``): text is read as the declared type."""
     if not isinstance(value, str):
@@ -441,8 +443,10 @@ def _override(
     try:
         return parse_value(value, parameter)
     except ValueError as exc:
-        problems.add(f"--param {key}={value!r}: {exc} ({notebook} declares "
-                     f"'{key}: {parameter.type_name or _type_of(parameter)}')")  # fmt: skip
+        declared = f"'{key}: {parameter.type_name or _type_of(parameter)}'"
+        ctx.bad_overrides.setdefault((f"--param {key}={value!r}: {exc}", declared), set()).add(
+            notebook
+        )
         return parameter.default
 
 
@@ -513,19 +517,20 @@ def _check_dependencies(reports: list[ReportSpec], problems: _Problems) -> None:
             )
 
 
-def _check_overrides(
-    overrides: Mapping[str, Any],
-    notebooks: Mapping[Path, dict[str, NotebookParameter]],
-    problems: _Problems,
-) -> None:
-    """An override no notebook declares is a typo, not something to ignore silently."""
-    declared = {name for params in notebooks.values() for name in params} - RESERVED_PARAMETERS
-    for key in overrides:
+def _check_overrides(ctx: _Context, problems: _Problems) -> None:
+    """Each override that cannot be read is one problem; one no notebook declares is a
+    typo, not something to ignore silently."""
+    for (problem, declared), notebooks in ctx.bad_overrides.items():
+        problems.append(
+            f"{problem} ({', '.join(sorted(notebooks))} declare{'s' if len(notebooks) == 1 else ''} {declared})"
+        )
+    declared_names = {n for params in ctx.notebooks.values() for n in params} - RESERVED_PARAMETERS
+    for key in ctx.overrides:
         if key in RESERVED_PARAMETERS:
             problems.append(f"--param {key}: set by the build, not on the command line")
-        elif notebooks and key not in declared:
+        elif ctx.notebooks and key not in declared_names:
             problems.append(f"--param {key}: no notebook of the configuration declares it "
-                            f"(they declare: {', '.join(sorted(declared))})")  # fmt: skip
+                            f"(they declare: {', '.join(sorted(declared_names))})")  # fmt: skip
 
 
 def _order(reports: list[ReportSpec], problems: _Problems) -> list[ReportSpec]:

@@ -165,7 +165,7 @@ class Runner:
         try:
             if self.printer is not None:
                 self.printer.start()
-            workers = [KernelWorker(i) for i in range(self.jobs)]
+            workers = [KernelWorker(i) for i in range(min(self.jobs, len(self.pending)))]
             idle = list(reversed(workers))
             while self.pending or self.running or self.printing:
                 self._start_ready(idle)
