@@ -1,78 +1,101 @@
-"""Benchmark: vectorised Monte Carlo against a plain Python loop over the same draws.
+"""Benchmark: the whole decision for one profile at 1,000,000 draws, in process.
 
-Run: ``.venv/bin/python benchmarks/bench_model.py [--draws 100000] [--loop-subset 5000]``
+Run: ``.venv/bin/python benchmarks/bench_model.py [--draws 1000000] [--repeat 3]``
 
-Times, in this process, 100,000 draws x 3 scenarios (hybrid, full automation,
-reversal) plus a tornado and a 41 x 41 NPV grid for each scenario, best of
-``--repeat`` runs. Then times two per-draw loops over the same draws:
+Times, in this process, what a report needs from the model for one profile:
+``decide`` (base cases, one chunked Monte Carlo of every scenario on common draws, mean,
+P10/P50/P90, P(loss), p_best, the recommendation and the EVPPI of k) plus a tornado and
+a 41 x 41 NPV grid for each AI scenario; best of ``--repeat`` runs (goal: under 1 s).
 
-- the package's own scalar path (``compute_phases`` called once per draw), and
-- the equations in plain Python floats (no numpy; the per-draw inputs are built
-  beforehand from the same draws, so only the equations are timed),
+Then, as baselines in the same process:
 
-each on the first ``--loop-subset`` draws, scaled up linearly to the full count
-(the loops are linear in the number of draws; the report says it is scaled).
-Both loops are checked against the vectorised NPV before timing counts.
+- a per-draw loop of the equations in plain Python floats over the same draws (every
+  scenario), timed on the first ``--loop-subset`` draws and scaled up linearly (the loop
+  is linear in the draws), after checking that it computes the same NPVs;
+- the unchunked path: ``monte_carlo`` once per scenario (every output's draws kept).
+
+Peak memory is measured with ``tracemalloc`` (numpy reports its allocations to it) in a
+separate, untimed run, and the process's peak resident set is read from ``resource``.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
+import sys
 import time
+import tracemalloc
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from cxtradeoff.model import compute_phases, scenario_phases
+from cxtradeoff.decision import decide
+from cxtradeoff.model import SCENARIO_NAMES, Parameters, scenario_phases
 from cxtradeoff.profiles import load_profiles
-from cxtradeoff.uncertainty import draw_random, npv_grid, sample_phases, tornado
+from cxtradeoff.uncertainty import (
+    draw_random,
+    monte_carlo,
+    npv_grid,
+    sample_phases,
+    simulate,
+    tornado,
+)
 
-SCENARIOS = ("hybrid", "full_automation", "reversal")
+AI_SCENARIOS = tuple(s for s in SCENARIO_NAMES if s != "status_quo")
 
 
-def npv_plain(phases: list[Mapping[str, float]]) -> float:
-    """NPV of one draw in plain Python floats (base equations plus the reversal)."""
+def npv_plain(phases: list[Mapping[str, Any]]) -> float:
+    """NPV of one draw in plain Python floats (the contract's equations and the reversal)."""
 
-    def parts(p: Mapping[str, float]) -> tuple[float, float]:
+    def parts(p: Mapping[str, Any]) -> tuple[float, float, float, float]:
         m = p["margin"] * p["revenue_per_customer"]
-        clv = m * p["retention_rate"] / (1 + p["discount_rate"] - p["retention_rate"])
-        v = (
-            min(clv, p["acquisition_multiplier"] * p["retention_spend_per_customer"])
-            if p["replace_lost_customers"]
-            else clv
+        s_r = p["retention_spend_per_customer"]
+        clv = (m - s_r) * p["retention_rate"] / (1 + p["discount_rate"] - p["retention_rate"])
+        v = min(clv, p["acquisition_multiplier"] * s_r) if p["replace_lost_customers"] else clv
+        a, q, reach, c = (
+            p["ai_resolution_share"],
+            p["ai_escalation_share"],
+            p["contact_reach"],
+            p["contacts_per_customer"],
         )
-        a, q = p["ai_resolution_share"], p["ai_escalation_share"]
-        x = p["contact_reach"] * (a + q)
-        delta = x * p["consider_switch_share"] * p["switch_conversion"]
-        delta *= 1 - p["escalation_mitigation"]
-        c_h, c_ai = p["cost_human_contact"], p["cost_ai_contact"]
-        per_contact = a * (c_h - c_ai) - q * c_ai + (1 - a) * p["assist_productivity"] * c_h
-        s = p["customers"] * p["contacts_per_customer"] * per_contact - p["ai_fixed_cost_per_year"]
-        return s, p["customers"] * delta * v
+        if reach > 0:
+            n = c / reach
+            x = reach * (1 - max(1 - a - q, 0.0) ** n)
+            x_f = reach * (1 - max(1 - q, 0.0) ** n)
+        else:
+            x = x_f = 0.0
+        k, e = p["switch_conversion"], p["escalation_penalty"]
+        w_h = p["consider_switch_share"] * (1 - p["escalation_mitigation"])
+        delta = w_h * (k * x + (min(e * k, 1.0) - k) * x_f)
+        c_h, c_ai, pi = p["cost_human_contact"], p["cost_ai_contact"], p["assist_productivity"]
+        volume = p["customers"] * c
+        s = (
+            volume * (a * (c_h - c_ai) - q * c_ai + (1 - a) * pi * c_h)
+            - p["ai_fixed_cost_per_year"]
+        )
+        workload = (1 - a) * (1 - pi)
+        severance = volume * c_h * (1 - workload) * p["severance_months"] / 12
+        return s, p["customers"] * delta * v, workload, severance
 
     first = phases[0]
     d, years = first["discount_rate"], int(first["horizon_years"])
-    s1, l1 = parts(first)
-    npv = -first["implementation_cost"]
+    s1, l1, u1, sev1 = parts(first)
+    npv = -first["implementation_cost"] - sev1
     if len(phases) == 1:
-        for t in range(1, years + 1):
-            npv += (s1 - l1) / (1 + d) ** t
-        return npv
+        return npv + (s1 - l1) * sum((1 + d) ** -t for t in range(1, years + 1))
     later = phases[1]
-    s2, l2 = parts(later)
+    s2, l2, u2, _ = parts(later)
     npv += (s1 - l1) / (1 + d)
     if years > 1:
-        u1 = (1 - first["ai_resolution_share"]) * (1 - first["assist_productivity"])
-        u2 = (1 - later["ai_resolution_share"]) * (1 - later["assist_productivity"])
-        agents = later["customers"] * later["contacts_per_customer"] * max(0.0, u2 - u1)
-        agents /= later["contacts_per_agent_per_year"]
+        volume = later["customers"] * later["contacts_per_customer"]
+        agents = volume * max(0.0, u2 - u1) / later["contacts_per_agent_per_year"]
         per_agent = later["rehiring_cost_per_agent"]
         if per_agent is None:
             per_agent = later["contacts_per_agent_per_year"] * later["cost_human_contact"] / 4
-        npv -= agents * per_agent / (1 + d)
-        for t in range(2, years + 1):
-            npv += (s2 - l2) / (1 + d) ** t
+        further = volume * later["cost_human_contact"] * max(0.0, u1 - u2)
+        npv -= (agents * per_agent + further * later["severance_months"] / 12) / (1 + d)
+        npv += (s2 - l2) * sum((1 + d) ** -t for t in range(2, years + 1))
     return npv
 
 
@@ -92,85 +115,94 @@ def _best(fn: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
+def _peak_traced(fn: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _rss_mib() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="telecom")
-    parser.add_argument("--draws", type=int, default=100_000)
+    parser.add_argument("--draws", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20251114)
-    parser.add_argument("--loop-subset", type=int, default=5_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--loop-subset", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--skip-unchunked", action="store_true", help="do not time the unchunked baseline"
+    )
     args = parser.parse_args()
 
-    params = load_profiles()[args.profile].parameters
+    params: Parameters = load_profiles()[args.profile].parameters
 
-    def vectorised() -> dict[str, np.ndarray]:
-        uniforms, normals = draw_random(args.draws, args.seed)
-        out = {}
-        for s in SCENARIOS:
-            drawn = sample_phases(scenario_phases(params, s), uniforms, normals)
-            out[s] = np.asarray(compute_phases(drawn).npv)
+    def everything() -> object:
+        decision = decide(params, draws=args.draws, seed=args.seed)
+        for s in AI_SCENARIOS:
             tornado(params, s)
             npv_grid(params, s)
-        return out
+        return decision
 
-    vectorised()  # warm-up (imports, caches)
-    t_vec = _best(vectorised, args.repeat)
-    reference = vectorised()
+    everything()  # warm-up (imports, caches, the PERT tables)
+    t_all = _best(everything, args.repeat)
+    rss_after_timing = _rss_mib()
+    peak_all = _peak_traced(everything)
 
-    uniforms, normals = draw_random(args.draws, args.seed)
-    drawn = {s: sample_phases(scenario_phases(params, s), uniforms, normals) for s in SCENARIOS}
+    t_sim = _best(lambda: simulate(params, SCENARIO_NAMES, draws=args.draws, seed=args.seed), 1)
+
+    # baseline 1: the equations in plain Python floats, per draw, on a subset
     n = min(args.loop_subset, args.draws)
-
-    def loop_package() -> None:
-        for s in SCENARIOS:
-            for i in range(n):
-                compute_phases(_draw_inputs(drawn[s], i))
-
-    subset_inputs = {s: [_draw_inputs(drawn[s], i) for i in range(n)] for s in SCENARIOS}
+    random = draw_random(n, args.seed)
+    subset = {s: sample_phases(scenario_phases(params, s), random) for s in SCENARIO_NAMES}
+    inputs = {s: [_draw_inputs(subset[s], i) for i in range(n)] for s in SCENARIO_NAMES}
+    reference = simulate(params, SCENARIO_NAMES, draws=n, seed=args.seed)
+    for s in SCENARIO_NAMES:  # the loop computes the same numbers
+        got = np.array([npv_plain(x) for x in inputs[s]])
+        np.testing.assert_allclose(got, reference.npv_of(s), rtol=1e-9, atol=1e-6)
 
     def loop_plain() -> None:
-        for s in SCENARIOS:
-            for inputs in subset_inputs[s]:
-                npv_plain(inputs)
-
-    for s in SCENARIOS:  # the loops compute the same numbers as the vectorised path
-        for i in range(0, n, max(1, n // 50)):
-            want = float(reference[s][i])
-            assert np.isclose(float(compute_phases(_draw_inputs(drawn[s], i)).npv), want)
-            assert np.isclose(npv_plain(subset_inputs[s][i]), want, rtol=1e-9)
+        for s in SCENARIO_NAMES:
+            for x in inputs[s]:
+                npv_plain(x)
 
     scale = args.draws / n
-    t_pkg = _best(loop_package, 1) * scale
-    t_plain = _best(loop_plain, max(1, args.repeat // 2)) * scale
+    t_loop = _best(loop_plain, max(1, args.repeat)) * scale
 
-    # the vectorised Monte Carlo alone (no tornado, no grid) for a like-for-like ratio
-    def mc_only() -> None:
-        u, z = draw_random(args.draws, args.seed)
-        for s in SCENARIOS:
-            compute_phases(sample_phases(scenario_phases(params, s), u, z))
-
-    t_mc = _best(mc_only, args.repeat)
-
-    print(f"profile {args.profile}, {args.draws:,} draws x {len(SCENARIOS)} scenarios")
+    print(f"profile {args.profile}, {args.draws:,} draws x {len(SCENARIO_NAMES)} scenarios")
     print(
-        f"vectorised Monte Carlo + tornado + 41x41 grid, all scenarios: {t_vec:.3f} s "
-        f"(best of {args.repeat}; goal < 1 s)"
+        f"decide (Monte Carlo, mean/P10/P50/P90, P(loss), p_best, EVPPI) + tornado + "
+        f"41x41 grid per AI scenario: {t_all:.3f} s (best of {args.repeat}; goal < 1 s)"
     )
-    print(f"vectorised Monte Carlo only:                                   {t_mc:.3f} s")
+    print(f"  of which the chunked Monte Carlo of every scenario: {t_sim:.3f} s")
     print(
-        f"per-draw loop, package scalar path: {t_pkg:8.2f} s  "
+        f"  peak traced memory (tracemalloc): {peak_all / 2**20:.1f} MiB; "
+        f"process peak RSS: {rss_after_timing:.0f} MiB"
+    )
+    print(
+        f"baseline, per-draw loop in plain Python floats: {t_loop:.1f} s "
         f"(timed on {n:,} draws per scenario, scaled x{scale:g})"
     )
-    print(
-        f"per-draw loop, plain Python floats: {t_plain:8.2f} s  "
-        f"(timed on {n:,} draws per scenario, scaled x{scale:g})"
-    )
-    print(f"speed-up of the vectorised Monte Carlo over the package loop: {t_pkg / t_mc:8.0f}x")
-    print(f"speed-up of the vectorised Monte Carlo over the plain loop:   {t_plain / t_mc:8.0f}x")
-    print(
-        f"speed-up of everything vectorised (with tornado and grid) over the plain loop "
-        f"(Monte Carlo only): {t_plain / t_vec:6.0f}x"
-    )
+    print(f"  ratio baseline / everything vectorised: {t_loop / t_all:.0f}x")
+    print(f"  ratio baseline / vectorised Monte Carlo alone: {t_loop / t_sim:.0f}x")
+    if not args.skip_unchunked:
+
+        def unchunked() -> None:
+            for s in SCENARIO_NAMES:
+                monte_carlo(params, s, draws=args.draws, seed=args.seed)
+
+        t_unchunked = _best(unchunked, 1)
+        peak_unchunked = _peak_traced(unchunked)
+        print(
+            f"baseline, unchunked monte_carlo per scenario (every output kept): "
+            f"{t_unchunked:.3f} s, peak traced memory {peak_unchunked / 2**20:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

@@ -55,26 +55,32 @@ ANALYSIS_CELLS = (
     if fail:
         raise ValueError("deliberate failure for the test")
     if results_path:  # a results file as cxtradeoff.contracts.ResultsFile defines it
-        figures = {"annual_savings": value * 1000, "npv": value, "break_even_conversion": 0.059,
-                   "break_even_conversion_npv": 0.059, "p_loss": 0.25}
-        scenario = {**figures, "margin_per_customer": 1.0, "clv": 1.0,
-                    "value_per_lost_customer": 1.0, "exposure": 1.0, "extra_churn": 0.0,
-                    "customers_lost_per_year": 0.0, "annual_loyalty_cost": 0.0,
-                    "break_even_churn": 0.01, "break_even_churn_npv": 0.01,
-                    "rehiring_cost": 0.0, "p_conversion_below_break_even": 0.5}
-        Path(results_path).write_text(json.dumps({
-            "schema_version": 1, "profile": label.lower(), "display_name": label,
-            "currency": "EUR", "horizon_years": 3, "draws": 0, "seed": 0, "overrides": {},
-            "scenarios": {"hybrid": scenario}, "headline": {"scenario": "hybrid", **figures}}))
+        results = json.loads(Path(data_file).with_name("results-template.json").read_text())
+        results["display_name"] = label
+        results["headline"].update(annual_savings=value * 1000, npv=value, p_loss=0.25,
+                                   break_even_conversion=0.059, break_even_conversion_npv=0.059)
+        Path(results_path).write_text(json.dumps(results))
     """,
 )
 
 
+@pytest.fixture(scope="session")
+def results_template() -> str:
+    """A results file as the analysis writes it (telecom, few draws), for the tiny project's
+    notebook to adapt: it stays valid whatever the contract becomes."""
+    from cxtradeoff.profiles import load_profiles
+    from cxtradeoff.results import build_results
+
+    results = build_results(load_profiles()["telecom"], ["status_quo", "hybrid"], draws=200, seed=5)
+    return results.model_dump_json()
+
+
 @pytest.fixture
-def tiny_project(tmp_path: Path) -> Path:
+def tiny_project(tmp_path: Path, results_template: str) -> Path:
     """A project with two data files, an analysis notebook, a comparison notebook and a config."""
     root = tmp_path / "proj"
     (root / "data").mkdir(parents=True)
+    (root / "data" / "results-template.json").write_text(results_template)
     (root / "data" / "a.csv").write_text("name,value\nx,1\ny,2\n")
     (root / "data" / "b.csv").write_text("name,value\nx,10\ny,20\n")
     make_notebook(
@@ -121,6 +127,141 @@ def write_config(root: Path, *, fail_b: bool) -> Path:
     path = root / "reports.yaml"
     path.write_text(json.dumps(config, indent=1))
     return path
+
+
+# --- SMTP fixtures (email) ---
+# A real SMTP server (aiosmtpd) on 127.0.0.1 that records what it accepts and can be told
+# to refuse, stall or hang up; used by test_email.py and test_scheduling.py. Its imports are
+# here, not at the top, so that this section stays apart from the rest of the file.
+
+import asyncio  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from email import policy  # noqa: E402
+from email.message import EmailMessage  # noqa: E402
+from email.parser import BytesParser  # noqa: E402
+from typing import Any  # noqa: E402
+
+from aiosmtpd.controller import Controller  # noqa: E402
+
+
+@pytest.fixture
+def free_port() -> Callable[[], int]:
+    """A function returning a TCP port on 127.0.0.1 that nothing listens on (yet)."""
+
+    def find() -> int:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    return find
+
+
+@dataclass
+class SmtpRecorder:
+    """aiosmtpd handler: keeps accepted envelopes; can refuse, stall or hang up.
+
+    ``mail_replies`` and ``data_replies`` are used up one per MAIL or end of DATA (a reply
+    there means the message is not taken); ``refuse_rcpt`` maps an address to its reply.
+    ``after_data`` is what happens once a message has arrived in full (after the final
+    dot): ``None`` answers 250 at once, ``"stall"`` answers only after ``stall_seconds``
+    (or when ``after_data`` is cleared), ``"drop"`` closes the connection unanswered.
+    ``on_data`` runs when a message has arrived, before any answer.
+    """
+
+    mail_replies: list[str] = field(default_factory=list)
+    data_replies: list[str] = field(default_factory=list)
+    refuse_rcpt: dict[str, str] = field(default_factory=dict)
+    after_data: str | None = None
+    stall_seconds: float = 60.0
+    on_data: Callable[[], None] | None = None
+    envelopes: list[Any] = field(default_factory=list)
+    data_calls: int = 0
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    received: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.mail_replies:
+            return self.mail_replies.pop(0)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse_rcpt:
+            return self.refuse_rcpt[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.data_calls += 1
+        if self.data_replies:
+            return self.data_replies.pop(0)
+        self.envelopes.append(envelope)
+        tls = server.transport.get_extra_info("ssl_object") is not None
+        self.sessions.append({"tls": tls, "auth": session.authenticated})
+        self.received.set()
+        if self.on_data is not None:
+            self.on_data()
+        if self.after_data == "drop":
+            server.transport.abort()
+        deadline = time.monotonic() + self.stall_seconds
+        while self.after_data == "stall" and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return "250 Message accepted for delivery"
+
+    def message(self, index: int = -1) -> EmailMessage:
+        """An accepted message, parsed."""
+        msg = BytesParser(policy=policy.default).parsebytes(self.envelopes[index].content)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return [self.message(i) for i in range(len(self.envelopes))]
+
+    @property
+    def recipients(self) -> list[list[str]]:
+        return [list(e.rcpt_tos) for e in self.envelopes]
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    handler: SmtpRecorder
+
+
+@pytest.fixture
+def start_smtp_server(free_port: Callable[[], int]) -> Iterator[Callable[..., SmtpServer]]:
+    """A function starting an SMTP server (aiosmtpd ``Controller`` options as keywords).
+
+    Every server started is stopped when the test ends, a stalled answer released first.
+    """
+    started: list[tuple[Any, SmtpRecorder]] = []
+
+    def start(**options: Any) -> SmtpServer:
+        handler = SmtpRecorder()
+        controller = Controller(
+            handler, hostname="127.0.0.1", port=free_port(), server_hostname="smtp.test",
+            **options,
+        )  # fmt: skip
+        controller.start()
+        started.append((controller, handler))
+        return SmtpServer(controller.port, handler)
+
+    yield start
+    for controller, handler in started:
+        handler.after_data = None
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server(start_smtp_server: Callable[..., SmtpServer]) -> SmtpServer:
+    """Plain SMTP on 127.0.0.1, no TLS, no login."""
+    return start_smtp_server()
 
 
 # --- pipeline fixtures ---

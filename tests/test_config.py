@@ -143,8 +143,9 @@ def test_the_project_configuration_is_valid() -> None:
         ({"horizon_years": 40}, "field 'parameters.horizon_years': horizon_years = 40"),
         ({"profiles_path": "/nonexistent/profiles.csv"},
          "field 'parameters.profiles_path': /nonexistent/profiles.csv: no such file"),
-        ({"draws": -5}, "field 'parameters.draws': draws = -5 is out of range: expected 0 "
-                        "(no Monte Carlo) or a whole number from 1,000 to 1,000,000"),
+        ({"draws": -5}, "field 'parameters.draws': draws = -5 is out of range: expected "
+                        "a whole number from 1,000 to 1,000,000"),
+        ({"draws": 0}, "field 'parameters.draws': draws = 0 is out of range"),
         ({"draws": 100_000_000}, "field 'parameters.draws': draws = 100000000 is out of range"),
         ({"draws": 999}, "field 'parameters.draws': draws = 999 is out of range"),
         ({"draws": "many"}, "field 'parameters.draws': expected int, got str 'many'"),

@@ -31,7 +31,7 @@ def results() -> ResultsFile:
 def test_results_round_trip_through_the_file(tmp_path: Path, results: ResultsFile) -> None:
     path = write_results(results, tmp_path / "out" / "r.results.json")
     assert load_results(path) == results
-    assert json.loads(path.read_text(encoding="utf-8"))["schema_version"] == 1
+    assert json.loads(path.read_text(encoding="utf-8"))["schema_version"] == 2
     assert [p.name for p in path.parent.iterdir()] == ["r.results.json"]
 
 
@@ -39,9 +39,10 @@ def test_results_round_trip_through_the_file(tmp_path: Path, results: ResultsFil
     ("change", "message"),
     [
         ({"schema_version": None}, "older layout"),
-        ({"schema_version": 0}, "older layout"),
+        ({"schema_version": 1}, "older layout"),
         ({"schema_version": 99}, "unknown layout"),
-        ({"draws": -1}, "draws: Input should be greater than or equal to 0"),
+        ({"draws": 0}, "draws: Input should be greater than or equal to 1"),
+        ({"recommended": "reversal"}, "recommended scenario 'reversal' is not in scenarios"),
         ({"headline": {"scenario": "hybrid"}}, "headline.annual_savings: Field required"),
         ({"surprise": 1}, "surprise: Extra inputs are not permitted"),
     ],

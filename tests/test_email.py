@@ -6,15 +6,19 @@ expected in the message are the manifest's numbers, formatted as a reader sees t
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
 import os
-import socket
+import re
+import resource
+import signal
 import ssl
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -23,19 +27,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from filelock import FileLock
 from pypdf import PdfReader, PdfWriter
 
-from cxtradeoff import cli, emailer
-from cxtradeoff.emailer import (
+from cxtradeoff import cli, formatting
+from cxtradeoff.contracts import Manifest, write_model
+from cxtradeoff.delivery.email.message import attachment_filename, render_text
+from cxtradeoff.delivery.email.selection import load_manifest, select_reports
+from cxtradeoff.delivery.email.send import prepare, send_reports
+from cxtradeoff.delivery.email.sentlog import SENT_LOG_NAME, read_sent_log
+from cxtradeoff.delivery.email.settings import (
+    DRY_RUN_SENDER,
+    ENV_PREFIX,
+    SmtpSettings,
+    load_smtp_settings,
+)
+from cxtradeoff.delivery.email.transport import deliver
+from cxtradeoff.errors import (
+    EXIT_DELIVERY,
     DeliveryError,
     ManifestError,
     ReportUnavailableError,
+    SentLogError,
     SmtpAuthenticationError,
     SmtpConfigError,
-    SmtpSettings,
 )
 
 USER = "mailer"
@@ -43,19 +59,28 @@ PASSWORD = "pw-Zq7!x9-unique-secret"  # searched for in every output
 SENDER = "reports@cxtradeoff.test"
 BUILD_ID = "20261126T101500Z-1a2b3c4d"
 
-# The manifest's figures; the message must show them formatted as below. The break-even
-# shown is the one over the horizon (break_even_conversion_npv, 6.2%), not the
-# contract's annual one (break_even_conversion, 5.9%).
+# The manifest's figures; the message must show them worded as below (as the report and
+# the landing page word them: cxtradeoff.formatting). The break-even shown is the one
+# over the horizon (break_even_conversion_npv, 6.2%), not the contract's annual one
+# (break_even_conversion, 5.9%).
 TELECOM_HEADLINE = {
     "scenario": "full_automation",
     "currency": "EUR",
+    "npv_mean": -2345678.9,
+    "npv_p10": -9.1e6,
+    "npv_p90": 4.2e6,
+    "p_loss": 0.3137,
+    "p_best": 0.41,
+    "npv": 1.5e6,
     "annual_savings": 1234567.4,
-    "npv": -2345678.9,
+    "customers_lost_per_year": 12_345.0,
     "break_even_conversion": 0.0591,
     "break_even_conversion_npv": 0.0622,
-    "p_loss": 0.3137,
+    "switch_conversion": 0.08,
+    "evppi_switch_conversion": 250_000.0,
+    "flip": {"assumed": 0.08, "conversion": 0.0622, "to": "status_quo", "direction": "above"},
 }
-TELECOM_SHOWN = ["EUR 1,234,567", "EUR -2,345,679", "6.2%", "31.4%", "full automation"]
+TELECOM_SHOWN = ["-EUR 2.35 million", "-EUR 9.1 million", "6.2%", "31%", "Full automation"]
 # A title with markup in it: the HTML body must escape it.
 TELECOM_TITLE = 'Telecom <b>"savings"</b> & loyalty'
 
@@ -75,7 +100,9 @@ def make_pdf(path: Path, title: str) -> bytes:
 
 
 def report_entry(name: str, **changes: Any) -> dict[str, Any]:
+    """A manifest entry as the build writes it (status ok, made by ``BUILD_ID``)."""
     entry: dict[str, Any] = {
+        "build_id": BUILD_ID,
         "title": name.title(),
         "profile": name,
         "notebook": f"notebooks/02-{name}.ipynb",
@@ -97,14 +124,27 @@ def report_entry(name: str, **changes: Any) -> dict[str, Any]:
     return entry
 
 
-def write_manifest(reports_dir: Path, reports: dict[str, Any], build_id: str = BUILD_ID) -> None:
-    manifest = {
+def manifest_data(reports: dict[str, Any], build_id: str = BUILD_ID) -> dict[str, Any]:
+    return {
+        "schema_version": 2,
         "build_id": build_id,
         "built_at": "2026-11-26T10:15:00+00:00",
         "git_commit": "abc123def4567890",
+        "config": "reports.yaml",
         "reports": reports,
     }
-    (reports_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def write_manifest(reports_dir: Path, reports: dict[str, Any], build_id: str = BUILD_ID) -> None:
+    """Write a manifest through its typed model, as the build does."""
+    write_model(
+        Manifest.model_validate(manifest_data(reports, build_id)), reports_dir / "manifest.json"
+    )
+
+
+def write_raw_manifest(reports_dir: Path, data: dict[str, Any]) -> None:
+    """Write a manifest as given, valid or not."""
+    (reports_dir / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
 
 
 @dataclass
@@ -116,7 +156,11 @@ class Reports:
 @pytest.fixture
 def reports(tmp_path: Path) -> Reports:
     """telecom (ok, headline), evidence (ok, no headline), retail (failed, stale PDF)."""
-    directory = tmp_path / "reports"
+    return make_reports(tmp_path / "reports")
+
+
+def make_reports(directory: Path) -> Reports:
+    """The reports of :func:`reports`, in ``directory``."""
     directory.mkdir()
     pdfs = {name: make_pdf(directory / f"{name}.pdf", name) for name in ("telecom", "evidence")}
     make_pdf(directory / "retail.pdf", "retail from an older build")
@@ -136,54 +180,11 @@ def reports(tmp_path: Path) -> Reports:
 @pytest.fixture(autouse=True)
 def _no_ambient_smtp_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
-        if key.startswith(emailer.ENV_PREFIX):
+        if key.startswith(ENV_PREFIX):
             monkeypatch.delenv(key)
 
 
 # -------------------------------------------------------------------------- server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Recorder:
-    """aiosmtpd handler: keeps accepted envelopes; can answer DATA or RCPT with errors."""
-
-    data_replies: list[str] = field(default_factory=list)  # used up one per DATA
-    refuse_rcpt: dict[str, str] = field(default_factory=dict)
-    envelopes: list[Any] = field(default_factory=list)
-    data_calls: int = 0
-    sessions: list[dict[str, Any]] = field(default_factory=list)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse_rcpt:
-            return self.refuse_rcpt[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.data_calls += 1
-        if self.data_replies:
-            return self.data_replies.pop(0)
-        self.envelopes.append(envelope)
-        tls = server.transport.get_extra_info("ssl_object") is not None
-        self.sessions.append({"tls": tls, "auth": session.authenticated})
-        return "250 Message accepted for delivery"
-
-    def message(self, index: int = -1) -> EmailMessage:
-        msg = BytesParser(policy=policy.default).parsebytes(self.envelopes[index].content)
-        assert isinstance(msg, EmailMessage)
-        return msg
-
-
-@dataclass
-class Server:
-    port: int
-    handler: Recorder
 
 
 def check_login(server, session, envelope, mechanism, auth_data):
@@ -194,20 +195,6 @@ def check_login(server, session, envelope, mechanism, auth_data):
     )
     # handled=False: let aiosmtpd answer a failure with its standard 535.
     return AuthResult(success=ok, handled=False)
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[Server]:
-    """Plain SMTP, no TLS, no login."""
-    handler = Recorder()
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=free_port(), server_hostname="smtp.test"
-    )
-    controller.start()
-    try:
-        yield Server(controller.port, handler)
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="module")
@@ -231,46 +218,26 @@ def server_tls_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
 
 
 @pytest.fixture
-def starttls_server(certificate: tuple[Path, Path]) -> Iterator[Server]:
+def starttls_server(certificate: tuple[Path, Path], start_smtp_server: Any) -> Any:
     """STARTTLS required, login required and only allowed over TLS."""
-    handler = Recorder()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=free_port(),
-        server_hostname="smtp.test",
+    return start_smtp_server(
         tls_context=server_tls_context(certificate),
         require_starttls=True,
         auth_required=True,
         auth_require_tls=True,
         authenticator=check_login,
     )
-    controller.start()
-    try:
-        yield Server(controller.port, handler)
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
-def ssl_server(certificate: tuple[Path, Path]) -> Iterator[Server]:
+def ssl_server(certificate: tuple[Path, Path], start_smtp_server: Any) -> Any:
     """TLS from the first byte (port 465 style), login required."""
-    handler = Recorder()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=free_port(),
-        server_hostname="smtp.test",
+    return start_smtp_server(
         ssl_context=server_tls_context(certificate),
         auth_required=True,
         auth_require_tls=False,  # aiosmtpd does not count implicit TLS as TLS for AUTH
         authenticator=check_login,
     )
-    controller.start()
-    try:
-        yield Server(controller.port, handler)
-    finally:
-        controller.stop()
 
 
 def use_server(
@@ -282,6 +249,8 @@ def use_server(
     password: str = PASSWORD,
     cafile: Path | None = None,
     attempts: int = 3,
+    timeout: float = 10,
+    data_timeout: float | None = None,
 ) -> None:
     settings = {
         "HOST": "127.0.0.1",
@@ -290,14 +259,16 @@ def use_server(
         "FROM": SENDER,
         "ATTEMPTS": str(attempts),
         "RETRY_DELAY": "0.01",
-        "TIMEOUT": "10",
+        "TIMEOUT": str(timeout),
     }
+    if data_timeout is not None:
+        settings["DATA_TIMEOUT"] = str(data_timeout)
     if login:
         settings |= {"USER": USER, "PASSWORD": password}
     if cafile is not None:
         settings["CAFILE"] = str(cafile)
     for key, value in settings.items():
-        monkeypatch.setenv(emailer.ENV_PREFIX + key, value)
+        monkeypatch.setenv(ENV_PREFIX + key, value)
 
 
 def run_cli(reports: Reports, *args: str) -> int:
@@ -313,10 +284,16 @@ def retry_notices(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 def sent_log(reports: Reports) -> list[dict[str, Any]]:
-    path = reports.dir / emailer.SENT_LOG_NAME
+    """The sent log's lines, parsed."""
+    path = reports.dir / SENT_LOG_NAME
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def log_states(reports: Reports) -> list[tuple[str, str, str]]:
+    """(state, report, recipient) of every line of the sent log, in order."""
+    return [(e["state"], e["report"], e["recipient"]) for e in sent_log(reports)]
 
 
 def body(msg: EmailMessage, subtype: str) -> str:
@@ -338,7 +315,7 @@ def attachments(msg: EmailMessage) -> dict[str, bytes]:
 
 def test_sends_message_with_figures_and_pdfs(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -366,11 +343,13 @@ def test_sends_message_with_figures_and_pdfs(
     for shown in TELECOM_SHOWN:
         assert shown in text
         assert shown in html
-    assert "Annual savings: EUR 1,234,567" in text
-    assert "Net present value: EUR -2,345,679" in text
-    assert "Break-even switch conversion: 6.2%" in text
+    assert "Recommended: Full automation" in text
+    assert "Expected net present value: -EUR 2.35 million" in text
+    assert "Range (P10 to P90): -EUR 9.1 million to EUR 4.2 million" in text
+    assert "Break-even switching conversion: 6.2%" in text
     assert "5.9%" not in text and "5.9%" not in html
-    assert "Probability of a loss (NPV < 0): 31.4%" in text
+    assert "Chance of losing money: 31%" in text
+    assert "Assumed switching conversion: 8.0%" in text
     assert TELECOM_TITLE in text  # plain text is not HTML: shown as it is
     assert "&lt;b&gt;&quot;savings&quot;&lt;/b&gt; &amp; loyalty" in html
     assert "<b>" not in html
@@ -388,7 +367,7 @@ def test_sends_message_with_figures_and_pdfs(
 
 def test_all_lists_failed_report_as_unavailable(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -406,7 +385,7 @@ def test_all_lists_failed_report_as_unavailable(
 
 def test_named_failed_report_is_refused(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -419,20 +398,35 @@ def test_named_failed_report_is_refused(
     assert smtp_server.handler.data_calls == 0
 
 
-def test_report_without_pdf_is_refused(reports: Reports) -> None:
-    write_manifest(
-        reports.dir,
-        {"telecom": report_entry("telecom", outputs={"html": "telecom.html", "pdf": None})},
-    )
-    with pytest.raises(ReportUnavailableError, match="telecom: no PDF was produced"):
-        emailer.prepare(reports.dir, report_names=["telecom"])
+@pytest.mark.parametrize(
+    ("changes", "on_disk", "reason"),
+    [
+        ({"status": "failed", "error": "boom\nmore"}, None, "status 'failed': boom"),
+        ({"status": "skipped", "error": None}, None, "status 'skipped'"),
+        ({"build_id": None}, None, "the manifest does not name the build that made it"),
+        ({"outputs": {"html": "telecom.html", "pdf": None}}, None, "no PDF was produced"),
+        ({}, "missing", "PDF telecom.pdf is missing from the reports directory"),
+        ({}, b"<html>not a pdf</html>", "telecom.pdf is not a PDF file"),
+    ],
+)
+def test_why_a_report_cannot_be_attached(
+    changes: dict[str, Any], on_disk: bytes | str | None, reason: str, reports: Reports
+) -> None:
+    write_manifest(reports.dir, {"telecom": report_entry("telecom", **changes)})
+    pdf = reports.dir / "telecom.pdf"
+    if on_disk == "missing":
+        pdf.unlink()
+    elif isinstance(on_disk, bytes):
+        pdf.write_bytes(on_disk)
+    with pytest.raises(ReportUnavailableError, match=f"telecom: {re.escape(reason)}"):
+        prepare(reports.dir, report_names=["telecom"])
     with pytest.raises(ReportUnavailableError, match=r"no report of build .* can be sent"):
-        emailer.prepare(reports.dir, report_names=None)
+        prepare(reports.dir, report_names=None)
 
 
 def test_sent_log_stops_second_send_and_resend_sends_again(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -440,10 +434,12 @@ def test_sent_log_stops_second_send_and_resend_sends_again(
     args = ("--to", "ana@example.com", "--report", "telecom")
     assert run_cli(reports, *args) == 0
     log = sent_log(reports)
-    assert [(e["build_id"], e["report"], e["recipient"]) for e in log] == [
-        (BUILD_ID, "telecom", "ana@example.com")
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),  # reserved before the message went
+        ("sent", "telecom", "ana@example.com"),  # confirmed once the server took it
     ]
-    assert log[0]["message_id"] == smtp_server.handler.message()["Message-ID"]
+    assert {e["build_id"] for e in log} == {BUILD_ID}
+    assert {e["message_id"] for e in log} == {smtp_server.handler.message()["Message-ID"]}
     capsys.readouterr()
 
     # Same build, same person (address case differs): skipped, nothing sent.
@@ -461,19 +457,21 @@ def test_sent_log_stops_second_send_and_resend_sends_again(
     assert run_cli(reports, *args, "--resend") == 0
     assert len(smtp_server.handler.envelopes) == 3
     assert smtp_server.handler.envelopes[-1].rcpt_tos == ["ana@example.com"]
-    assert len(sent_log(reports)) == 3
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "sent"] * 3
 
 
 def test_only_reports_not_yet_sent_are_mailed(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch
+    reports: Reports, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_server(monkeypatch, smtp_server.port)
     assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 0
-    # A new build rebuilt evidence only; telecom is up to date (its files from the old build).
+    # A new build rebuilt evidence only; telecom is up to date: its entry keeps the build
+    # that made its files.
+    newer = "20261127T080000Z-99999999"
     manifest = json.loads((reports.dir / "manifest.json").read_text(encoding="utf-8"))
     reports_data = manifest["reports"]
-    reports_data["telecom"] |= {"status": "up-to-date", "build_id": BUILD_ID}
-    write_manifest(reports.dir, reports_data, build_id="20261127T080000Z-99999999")
+    reports_data["evidence"] |= {"build_id": newer}
+    write_manifest(reports.dir, reports_data, build_id=newer)
     assert run_cli(reports, "--to", "ana@example.com", "--to", "bo@example.org") == 0
     # ana needs evidence only, bo needs both: two messages.
     by_rcpt = {
@@ -486,7 +484,7 @@ def test_only_reports_not_yet_sent_are_mailed(
 
 def test_refused_recipient_is_reported_and_not_logged(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -497,17 +495,23 @@ def test_refused_recipient_is_reported_and_not_logged(
         reports, "--to", "ana@example.com", "--to", "gone@example.com", "--report", "telecom"
     )
     captured = capsys.readouterr()
-    assert code == emailer.DELIVERY_EXIT_CODE == 4
+    assert code == EXIT_DELIVERY == 4
     assert "gone@example.com (550 5.1.1 no such mailbox); not sent" in captured.err
     assert "Sent build" in captured.out and "ana@example.com" in captured.out
-    assert [e["recipient"] for e in sent_log(reports)] == ["ana@example.com"]
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),
+        ("sending", "telecom", "gone@example.com"),
+        ("sent", "telecom", "ana@example.com"),
+        ("failed", "telecom", "gone@example.com"),
+    ]
+    assert sent_log(reports)[-1]["reason"] == "refused: 550 5.1.1 no such mailbox"
     assert smtp_server.handler.envelopes[0].rcpt_tos == ["ana@example.com"]
     assert retry_notices(caplog) == []  # a 5xx refusal is not retried
 
 
 def test_all_recipients_refused(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -515,11 +519,15 @@ def test_all_recipients_refused(
     use_server(monkeypatch, smtp_server.port)
     assert run_cli(reports, "--to", "gone@example.com", "--report", "telecom") == 4
     assert "gone@example.com (550" in capsys.readouterr().err
-    assert sent_log(reports) == []
+    assert log_states(reports) == [
+        ("sending", "telecom", "gone@example.com"),
+        ("failed", "telecom", "gone@example.com"),
+    ]
+    assert smtp_server.handler.envelopes == []
 
 
 def test_recipient_temporarily_refused_is_retried(
-    reports: Reports, smtp_server: Server, caplog: pytest.LogCaptureFixture
+    reports: Reports, smtp_server: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A 450 for one recipient: the others are sent at once, that one on the next attempt."""
     handler = smtp_server.handler
@@ -532,7 +540,7 @@ def test_recipient_temporarily_refused_is_retried(
         host="127.0.0.1", port=smtp_server.port, security="none", sender=SENDER,
         attempts=3, retry_delay=0.01,
     )  # fmt: skip
-    result = emailer.deliver(
+    result = deliver(
         b"Subject: t\r\n\r\nbody\r\n",
         sender=SENDER,
         recipients=["ana@example.com", "busy@example.com"],
@@ -554,6 +562,7 @@ def test_server_down_bounded_retries_then_clear_error(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
+    free_port: Callable[[], int],
 ) -> None:
     port = free_port()  # nothing listens there
     use_server(monkeypatch, port, attempts=3)
@@ -567,26 +576,32 @@ def test_server_down_bounded_retries_then_clear_error(
         "attempt 2 of 3 failed",
     ]
     assert all(r.levelno == logging.WARNING for r in notices)
-    assert sent_log(reports) == []
+    # Nothing was delivered: the reservation is released, and the next run sends it.
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),
+        ("failed", "telecom", "ana@example.com"),
+    ]
+    assert "gave up after 3 attempt(s)" in sent_log(reports)[-1]["reason"]
 
 
-def test_backoff_doubles_and_is_bounded() -> None:
+def test_backoff_doubles_and_is_bounded(free_port: Callable[[], int]) -> None:
     delays: list[float] = []
     settings = SmtpSettings(
         host="127.0.0.1", port=free_port(), security="none", sender=SENDER,
         attempts=4, retry_delay=0.5,
     )  # fmt: skip
-    with pytest.raises(DeliveryError) as info:
-        emailer.deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings,
-                        sleep=delays.append)  # fmt: skip
+    result = deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings,
+                     sleep=delays.append)  # fmt: skip
     assert delays == [0.5, 1.0, 2.0]
-    assert info.value.attempts == 4 and info.value.transient
-    assert info.value.exit_code == 4
+    assert result.accepted == () and result.unknown == ()
+    assert isinstance(result.failure, DeliveryError)
+    assert result.failure.attempts == 4 and result.failure.transient
+    assert result.failure.exit_code == 4
 
 
 def test_permanent_550_is_not_retried(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -597,31 +612,47 @@ def test_permanent_550_is_not_retried(
     err = capsys.readouterr().err
     assert "550 5.7.1 message refused by policy" in err and "not retried" in err
     assert smtp_server.handler.data_calls == 1
+    assert smtp_server.handler.envelopes == []
     assert retry_notices(caplog) == []
-    assert sent_log(reports) == []
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "failed"]
 
 
-@pytest.mark.parametrize("reply", ["421 4.3.2 service shutting down", "451 4.3.0 try again later"])
-def test_transient_answer_then_success_is_retried_and_sent(
+@pytest.mark.parametrize(
+    ("stage", "reply"),
+    [
+        ("MAIL", "451 4.3.0 try again later"),
+        ("end of DATA", "421 4.3.2 service shutting down"),
+        ("end of DATA", "451 4.3.0 try again later"),
+    ],
+)
+def test_a_transient_answer_before_acceptance_is_retried_and_sent(
+    stage: str,
     reply: str,
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    smtp_server.handler.data_replies = [reply]
+    """A 4xx answer is the server saying it did not take the message: retrying is safe."""
+    handler = smtp_server.handler
+    if stage == "MAIL":
+        handler.mail_replies = [reply]
+    else:
+        handler.data_replies = [reply]
     use_server(monkeypatch, smtp_server.port, attempts=3)
     assert run_cli(reports, "--to", "ana@example.com", "--report", "telecom") == 0
-    assert smtp_server.handler.data_calls == 2
-    assert len(smtp_server.handler.envelopes) == 1
+    assert "Sent build" in capsys.readouterr().out
+    assert len(handler.envelopes) == 1
+    assert handler.data_calls == (1 if stage == "MAIL" else 2)
     notices = retry_notices(caplog)
     assert len(notices) == 1 and reply.split()[0] in notices[0].getMessage()
-    assert len(sent_log(reports)) == 1
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "sent"]
 
 
 def test_transient_answers_exhaust_the_attempts(
     reports: Reports,
-    smtp_server: Server,
+    smtp_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -631,6 +662,7 @@ def test_transient_answers_exhaust_the_attempts(
     assert "gave up after 2 attempt(s); last error: server 127.0.0.1" in capsys.readouterr().err
     assert smtp_server.handler.data_calls == 2
     assert smtp_server.handler.envelopes == []
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "failed"]
 
 
 # --------------------------------------------------------------------- TLS, login
@@ -638,7 +670,7 @@ def test_transient_answers_exhaust_the_attempts(
 
 def test_starttls_login_sends(
     reports: Reports,
-    starttls_server: Server,
+    starttls_server: Any,
     certificate: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -654,7 +686,7 @@ def test_starttls_login_sends(
     }
     captured = capsys.readouterr()
     assert_no_password(captured.out, captured.err, caplog.text,
-                       (reports.dir / emailer.SENT_LOG_NAME).read_text(encoding="utf-8"))  # fmt: skip
+                       (reports.dir / SENT_LOG_NAME).read_text(encoding="utf-8"))  # fmt: skip
 
 
 # aiosmtpd 1.4 offers AUTH on an implicit-TLS listener only with auth_require_tls=False,
@@ -665,7 +697,7 @@ def test_starttls_login_sends(
 )
 def test_implicit_tls_login_sends(
     reports: Reports,
-    ssl_server: Server,
+    ssl_server: Any,
     certificate: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -676,7 +708,7 @@ def test_implicit_tls_login_sends(
 
 def test_wrong_password_stops_at_once(
     reports: Reports,
-    starttls_server: Server,
+    starttls_server: Any,
     certificate: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -691,18 +723,19 @@ def test_wrong_password_stops_at_once(
     assert "not retried" in captured.err
     assert retry_notices(caplog) == []
     assert starttls_server.handler.data_calls == 0
-    assert sent_log(reports) == []
-    assert_no_password(captured.out, captured.err, caplog.text)
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "failed"]
+    log_text = (reports.dir / SENT_LOG_NAME).read_text(encoding="utf-8")
+    assert_no_password(captured.out, captured.err, caplog.text, log_text)
 
-    settings = emailer.load_smtp_settings(environ=dict(os.environ))
-    with pytest.raises(SmtpAuthenticationError) as info:
-        emailer.deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings)
-    assert info.value.attempts == 1 and not info.value.transient
+    settings = load_smtp_settings(environ=dict(os.environ))
+    result = deliver(b"x", sender=SENDER, recipients=["a@b.test"], settings=settings)
+    assert isinstance(result.failure, SmtpAuthenticationError)
+    assert result.failure.attempts == 1 and not result.failure.transient
 
 
 def test_untrusted_certificate_is_refused_not_ignored(
     reports: Reports,
-    starttls_server: Server,
+    starttls_server: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -740,7 +773,7 @@ def test_dry_run_writes_the_message_without_smtp_settings(
     assert f"wrote {eml}" in out and "not sent" in out
     msg = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
     assert msg["To"] == "ana@example.com"
-    assert msg["From"] == emailer.DRY_RUN_SENDER
+    assert msg["From"] == DRY_RUN_SENDER
     # Python folds this long subject onto a continuation line; a reader unfolds it and
     # drops the leading blank, as strip() does here.
     assert msg["Subject"].strip() == f"cxtradeoff report: {TELECOM_TITLE} (built 2026-11-26)"
@@ -753,7 +786,7 @@ def test_dry_run_writes_the_message_without_smtp_settings(
 
 
 def test_dry_run_bytes_are_what_is_sent(
-    reports: Reports, smtp_server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    reports: Reports, smtp_server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Same headers and parts as the sent message; only Date and Message-ID differ."""
     use_server(monkeypatch, smtp_server.port, login=False)
@@ -780,14 +813,14 @@ def test_settings_from_config_file_and_environment_overrides(tmp_path: Path) -> 
         "  from: Reports <reports@example.com>\n  user: bot\n  password: from-file\n",
         encoding="utf-8",
     )
-    settings = emailer.load_smtp_settings(environ={}, config_path=config)
+    settings = load_smtp_settings(environ={}, config_path=config)
     assert (settings.host, settings.port, settings.security) == ("mail.example.com", 2525, "ssl")
     assert (settings.sender, settings.user, settings.password) == (
         "reports@example.com",
         "bot",
         "from-file",
     )
-    settings = emailer.load_smtp_settings(
+    settings = load_smtp_settings(
         environ={"CXTRADEOFF_SMTP_PORT": "465", "CXTRADEOFF_SMTP_PASSWORD": "from-env"},
         config_path=config,
     )
@@ -795,12 +828,14 @@ def test_settings_from_config_file_and_environment_overrides(tmp_path: Path) -> 
 
 
 def test_missing_config_file_is_fine_and_defaults_apply(tmp_path: Path) -> None:
-    settings = emailer.load_smtp_settings(
+    settings = load_smtp_settings(
         environ={"CXTRADEOFF_SMTP_HOST": "mx.test", "CXTRADEOFF_SMTP_FROM": SENDER},
         config_path=tmp_path / "absent.yaml",
     )
     assert (settings.port, settings.security, settings.user) == (587, "starttls", None)
     assert (settings.attempts, settings.retry_delay) == (4, 2.0)
+    # RFC 5321, 4.5.3.2: 10 minutes for the answer to the end of the message; 30 s otherwise.
+    assert (settings.timeout, settings.data_timeout) == (30.0, 600.0)
 
 
 @pytest.mark.parametrize(
@@ -817,6 +852,7 @@ def test_missing_config_file_is_fine_and_defaults_apply(tmp_path: Path) -> None:
         ({"ATTEMPTS": "0"}, "CXTRADEOFF_SMTP_ATTEMPTS='0': expected the number of attempts"),
         ({"RETRY_DELAY": "-1"}, "CXTRADEOFF_SMTP_RETRY_DELAY='-1'"),
         ({"TIMEOUT": "nan"}, "CXTRADEOFF_SMTP_TIMEOUT='nan'"),
+        ({"DATA_TIMEOUT": "0"}, "CXTRADEOFF_SMTP_DATA_TIMEOUT='0': expected seconds"),
     ],
 )
 def test_bad_settings_name_the_variable(
@@ -828,25 +864,29 @@ def test_bad_settings_name_the_variable(
 ) -> None:
     base = {"HOST": "127.0.0.1", "FROM": SENDER}
     for key, value in (base | env).items():
-        monkeypatch.setenv(emailer.ENV_PREFIX + key, value)
+        monkeypatch.setenv(ENV_PREFIX + key, value)
     assert run_cli(reports, "--to", "ana@example.com") == 2
     captured = capsys.readouterr()
     assert message in captured.err
     assert PASSWORD not in captured.err + captured.out
 
 
-def test_config_file_errors_name_the_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("smtp:\n  host: mx.test\n  port: 99999\n  from: a@b.test\n",
+         r"smtp\.port in .*reports\.yaml='99999'"),
+        ("smtp:\n  hots: mx.test\n", r"unknown key\(s\) smtp\.hots"),
+        ("smtp: [1, 2]\n", "'smtp' must be a mapping"),
+        ("smtp: {host: mx.test, from: a@b.test, data_timeout: 7200}\n",
+         r"smtp\.data_timeout in .*='7200': expected seconds, a number from 0\.1 to 3600"),
+    ],
+)  # fmt: skip
+def test_config_file_errors_name_the_key(text: str, message: str, tmp_path: Path) -> None:
     config = tmp_path / "reports.yaml"
-    config.write_text("smtp:\n  host: mx.test\n  port: 99999\n  from: a@b.test\n",
-                      encoding="utf-8")  # fmt: skip
-    with pytest.raises(SmtpConfigError, match=r"smtp\.port in .*reports\.yaml='99999'"):
-        emailer.load_smtp_settings(environ={}, config_path=config)
-    config.write_text("smtp:\n  hots: mx.test\n", encoding="utf-8")
-    with pytest.raises(SmtpConfigError, match=r"unknown key\(s\) smtp\.hots"):
-        emailer.load_smtp_settings(environ={}, config_path=config)
-    config.write_text("smtp: [1, 2]\n", encoding="utf-8")
-    with pytest.raises(SmtpConfigError, match="'smtp' must be a mapping"):
-        emailer.load_smtp_settings(environ={}, config_path=config)
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(SmtpConfigError, match=message):
+        load_smtp_settings(environ={}, config_path=config)
 
 
 @pytest.mark.parametrize(
@@ -865,49 +905,92 @@ def test_bad_recipient_is_a_usage_error(
 
 
 def test_manifest_problems_are_all_listed(reports: Reports) -> None:
-    write_manifest(
-        reports.dir,
+    data = manifest_data(
         {
             "telecom": report_entry(
-                "telecom", headline=TELECOM_HEADLINE | {"npv": "lots", "p_loss": 1.5}
+                "telecom",
+                headline=TELECOM_HEADLINE | {"npv": "lots", "p_loss": 1.5,
+                                             "break_even_conversion_npv": "six"},
             ),
-            "evil": report_entry("evil", outputs={"pdf": "../../etc/passwd"}),
-            "untitled": report_entry("untitled", title=""),
-        },
-    )
+            "evidence": report_entry("evidence", status="done"),
+        }
+    )  # fmt: skip
+    write_raw_manifest(reports.dir, data)
     with pytest.raises(ManifestError) as info:
-        emailer.load_manifest(reports.dir)
+        load_manifest(reports.dir)
     message = str(info.value)
-    assert "reports.telecom.headline.npv: expected a number, got 'lots'" in message
-    assert "reports.telecom.headline.p_loss: expected a probability 0..1" in message
-    assert "reports.evil.outputs.pdf: '../../etc/passwd' points outside" in message
-    assert "reports.untitled.title" in message
+    assert "manifest.json: " in message and "problem(s)" in message
+    for where in ("telecom.headline.npv", "telecom.headline.p_loss",
+                  "telecom.headline.break_even_conversion_npv", "evidence.status"):  # fmt: skip
+        assert f"reports.{where}: " in message
+    assert "rebuild" in message
     assert info.value.exit_code == 2
 
 
-def test_manifest_without_the_horizon_break_even_shows_the_annual_one(reports: Reports) -> None:
-    older = {k: v for k, v in TELECOM_HEADLINE.items() if k != "break_even_conversion_npv"}
-    write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=older)})
-    manifest = emailer.load_manifest(reports.dir)
-    headline = manifest.reports["telecom"].headline
-    assert headline is not None and headline.break_even_shown == 0.0591
-    text = emailer.render_text(manifest, [manifest.reports["telecom"]])
-    assert "Break-even switch conversion: 5.9%" in text
+def test_manifest_pdf_outside_the_reports_directory_is_refused(reports: Reports) -> None:
+    write_manifest(
+        reports.dir,
+        {
+            "evil": report_entry("evil", outputs={"pdf": "../../etc/passwd"}),
+            "abs": report_entry("abs", outputs={"pdf": "/etc/passwd"}),
+        },
+    )
+    with pytest.raises(ManifestError) as info:
+        load_manifest(reports.dir)
+    assert "reports.evil.outputs.pdf: '../../etc/passwd' points outside" in str(info.value)
+    assert "reports.abs.outputs.pdf: '/etc/passwd' points outside" in str(info.value)
 
 
-def test_horizon_break_even_null_means_no_break_even(reports: Reports) -> None:
-    nobody = TELECOM_HEADLINE | {"break_even_conversion": None, "break_even_conversion_npv": None}
-    write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=nobody)})
-    manifest = emailer.load_manifest(reports.dir)
-    text = emailer.render_text(manifest, [manifest.reports["telecom"]])
-    assert "Break-even switch conversion: none (no customer is exposed" in text
+@pytest.mark.parametrize(
+    ("version", "age"),
+    [(None, "an older layout"), (0, "an older layout"), (1, "an older layout"), (3, "an unknown layout")],
+)
+def test_manifest_of_another_version_says_to_rebuild(
+    version: int | None, age: str, reports: Reports, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = manifest_data({"telecom": report_entry("telecom", headline=TELECOM_HEADLINE)})
+    if version is None:
+        del data["schema_version"]
+    else:
+        data["schema_version"] = version
+    write_raw_manifest(reports.dir, data)
+    assert run_cli(reports, "--to", "a@b.test", "--dry-run", str(reports.dir / "m.eml")) == 2
+    err = capsys.readouterr().err
+    assert f"schema_version {version!r}, {age}" in err
+    assert "rebuild the reports (cxtradeoff build --force)" in err
+    assert "Traceback" not in err
 
 
-def test_a_bad_horizon_break_even_is_named(reports: Reports) -> None:
-    bad = TELECOM_HEADLINE | {"break_even_conversion_npv": "six"}
-    write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=bad)})
-    with pytest.raises(ManifestError, match=r"headline\.break_even_conversion_npv: expected a"):
-        emailer.load_manifest(reports.dir)
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"break_even_conversion_npv": None, "break_even_conversion": None},  # no exposure
+        {"break_even_conversion_npv": 1.4, "npv_mean": 5e6},  # always pays
+        {"break_even_conversion_npv": -0.2, "annual_savings": -1e5},  # never pays
+        {"p_loss": 0.0, "currency": "USD", "scenario": "hybrid"},
+        {"p_loss": 0.001, "npv_mean": 870_000.0},
+    ],
+)
+def test_the_email_words_each_figure_as_the_formatting_module_does(
+    changes: dict[str, Any], reports: Reports
+) -> None:
+    """The same number reads the same in the e-mail as in the report and on the landing page."""
+    headline = TELECOM_HEADLINE | changes
+    write_manifest(reports.dir, {"telecom": report_entry("telecom", headline=headline)})
+    manifest = load_manifest(reports.dir)
+    attach, _ = select_reports(manifest, reports.dir, names=["telecom"])
+    text = render_text(manifest, attach)
+    currency = headline["currency"]
+    for line in (
+        f"Recommended: {formatting.scenario_title(headline['scenario'])}",
+        f"Expected net present value: {formatting.money(headline['npv_mean'], currency)}",
+        f"Chance of losing money: {formatting.chance(headline['p_loss'])}",
+        "Break-even switching conversion: "
+        + formatting.break_even_words(headline["break_even_conversion_npv"]),
+        f"Assumed switching conversion: {formatting.share(headline['switch_conversion'])}",
+    ):
+        assert f"  {line}\n" in text
 
 
 def test_missing_manifest_is_a_clear_error(
@@ -919,44 +1002,372 @@ def test_missing_manifest_is_a_clear_error(
 
 
 def test_corrupt_sent_log_names_the_line(reports: Reports) -> None:
-    log = reports.dir / emailer.SENT_LOG_NAME
+    log = reports.dir / SENT_LOG_NAME
     log.write_text('{"build_id": "b", "report": "r", "recipient": "a@b.test"}\nnot json\n',
                    encoding="utf-8")  # fmt: skip
-    with pytest.raises(emailer.SentLogError, match="line 2"):
-        emailer.read_sent_log(log)
-
-
-# ---------------------------------------------------------------------- formatting
-
-
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [(1234567.4, "EUR 1,234,567"), (-0.4, "EUR 0"), (-2500.5, "EUR -2,500"),
-     (float("nan"), "not available")],
-)  # fmt: skip
-def test_format_money(value: float, shown: str) -> None:
-    assert emailer.format_money(value, "EUR") == shown
-
-
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [(0.059, "5.9%"), (None, "none (no customer is exposed"), (-0.2, "none (the savings"),
-     (1.7, "above 100%")],
-)  # fmt: skip
-def test_format_break_even(value: float | None, shown: str) -> None:
-    assert emailer.format_break_even(value).startswith(shown)
+    with pytest.raises(SentLogError, match="line 2"):
+        read_sent_log(log)
 
 
 def test_attachment_filename_is_safe() -> None:
-    assert emailer.attachment_filename("telecom") == "cxtradeoff-telecom.pdf"
-    assert emailer.attachment_filename("../a b/c") == "cxtradeoff-a-b-c.pdf"
+    assert attachment_filename("telecom") == "cxtradeoff-telecom.pdf"
+    assert attachment_filename("../a b/c") == "cxtradeoff-a-b-c.pdf"
 
 
-def test_a_held_sent_log_lock_is_a_clear_error(reports: Reports, smtp_server: Server) -> None:
+def test_a_held_sent_log_lock_is_a_clear_error(reports: Reports, smtp_server: Any) -> None:
     settings = SmtpSettings(host="127.0.0.1", port=smtp_server.port, security="none",
                             sender=SENDER)  # fmt: skip
-    lock = FileLock(str(reports.dir / emailer.SENT_LOG_NAME) + ".lock")
-    with lock, pytest.raises(emailer.SentLogError, match="held by another 'cxtradeoff email'"):
-        emailer.send_reports(reports_dir=reports.dir, recipients=["ana@example.com"],
+    lock = FileLock(str(reports.dir / SENT_LOG_NAME) + ".lock")
+    with lock, pytest.raises(SentLogError, match="held by another 'cxtradeoff email'"):
+        send_reports(reports_dir=reports.dir, recipients=["ana@example.com"],
                              report_names=None, settings=settings, lock_timeout=0.1)  # fmt: skip
     assert smtp_server.handler.data_calls == 0
+
+
+# ------------------------------------------------- exactly once: fault injection
+# Each case is made real: a server that stalls or hangs up after the final dot, a full
+# tmpfs, a file-size limit the kernel enforces, a kill -9. Each asserts what the server
+# received, the exit status, what was said on standard error, and the sent log.
+
+ARGS = ("--to", "ana@example.com", "--report", "telecom")
+CXTRADEOFF = Path(sys.executable).with_name("cxtradeoff")
+
+
+def assert_clean_error(err: str) -> None:
+    """One ``cxtradeoff email: error:`` line, no traceback."""
+    assert "Traceback" not in err
+    assert err.count("cxtradeoff email: error: ") == 1
+
+
+def no_temporaries(folder: Path) -> bool:
+    return not any(p.name.endswith(".tmp") for p in folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("after_data", "said"),
+    [
+        ("stall", "no answer from 127.0.0.1:{port} within 0.5 s after the end of the message"),
+        ("drop", "127.0.0.1:{port} closed the connection before answering the end of the message"),
+    ],
+)
+def test_no_answer_after_the_final_dot_is_possibly_sent_and_never_resent_blindly(
+    after_data: str,
+    said: str,
+    reports: Reports,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handler = smtp_server.handler
+    handler.after_data = after_data  # the server has the whole message, then says nothing
+    said = said.format(port=smtp_server.port)
+    use_server(monkeypatch, smtp_server.port, attempts=3, data_timeout=0.5)
+
+    assert run_cli(reports, *ARGS) == 4
+    err = capsys.readouterr().err
+    message_id = handler.message()["Message-ID"]
+    assert len(handler.envelopes) == 1 and handler.data_calls == 1  # received once, no retry
+    assert retry_notices(caplog) == []
+    assert (
+        f"Possibly sent, not retried: telecom of build {BUILD_ID} to ana@example.com "
+        f"(Message-ID {message_id}): {said}." in err
+    )
+    assert f"error: delivery outcome unknown for build {BUILD_ID}" in err
+    assert "recorded as 'possibly sent'" in err and "--resend only if it did not arrive" in err
+    assert_clean_error(err)
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),
+        ("possibly sent", "telecom", "ana@example.com"),
+    ]
+    assert {e["message_id"] for e in sent_log(reports)} == {message_id}
+    assert sent_log(reports)[-1]["reason"] == said
+
+    # The next run, with a server that answers at once: nothing sent again, and why.
+    handler.after_data = None
+    assert run_cli(reports, *ARGS) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"Not sent again, possibly sent by an earlier run: telecom of build {BUILD_ID} to "
+        f"ana@example.com (Message-ID {message_id}): {said}. Check the mailbox; use --resend"
+    ) in out
+    assert len(handler.envelopes) == 1
+    assert len(sent_log(reports)) == 2
+
+    # --resend sends it, once more.
+    assert run_cli(reports, *ARGS, "--resend") == 0
+    assert len(handler.envelopes) == 2
+    assert log_states(reports)[2:] == [
+        ("sending", "telecom", "ana@example.com"),
+        ("sent", "telecom", "ana@example.com"),
+    ]
+
+
+def test_a_slow_answer_to_the_final_dot_is_awaited_for_the_data_timeout(
+    reports: Reports,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The answer after the final dot has its own (RFC 5321) time-out, not the commands' one."""
+    handler = smtp_server.handler
+    handler.after_data, handler.stall_seconds = "stall", 1.0  # longer than TIMEOUT
+    use_server(monkeypatch, smtp_server.port, timeout=0.3, data_timeout=20)
+    assert run_cli(reports, *ARGS) == 0
+    assert len(handler.envelopes) == 1 and handler.data_calls == 1
+    assert retry_notices(caplog) == []
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "sent"]
+
+
+@dataclass
+class Tmpfs:
+    """A small tmpfs mounted for one test, that can be filled up and emptied again."""
+
+    path: Path
+
+    def fill(self) -> None:
+        """Write a filler file until the file system says it is full (ENOSPC)."""
+        fd = os.open(self.path / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:
+            for chunk in (65536, 4096, 1):
+                try:
+                    while True:
+                        os.write(fd, b"\0" * chunk)
+                except OSError as exc:
+                    assert exc.errno == errno.ENOSPC
+        finally:
+            os.close(fd)
+
+    def free(self) -> None:
+        (self.path / "filler").unlink()
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
+    """A 512 KiB tmpfs (mounting needs root, or CAP_SYS_ADMIN)."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k,mode=0755", "tmpfs", str(mount_point)],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip()}): needs root")
+    try:
+        yield Tmpfs(mount_point)
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True, timeout=30)
+
+
+def test_a_full_disk_before_the_reservation_sends_nothing(
+    tmpfs: Tmpfs,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reports = make_reports(tmpfs.path / "reports")
+    log = reports.dir / SENT_LOG_NAME
+    use_server(monkeypatch, smtp_server.port)
+    tmpfs.fill()
+
+    assert run_cli(reports, *ARGS) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"error: cannot write the sent log {log} (No space left on device); nothing was "
+        f"sent (build {BUILD_ID} (telecom) to ana@example.com)" in err
+    )
+    assert_clean_error(err)
+    assert smtp_server.handler.data_calls == 0 and smtp_server.handler.envelopes == []
+    assert not log.exists() and no_temporaries(reports.dir)
+
+    # Space again: the next run sends it, once.
+    tmpfs.free()
+    assert run_cli(reports, *ARGS) == 0
+    assert len(smtp_server.handler.envelopes) == 1
+    assert [s for s, _, _ in log_states(reports)] == ["sending", "sent"]
+
+
+def test_a_full_disk_after_the_server_took_the_message_never_sends_it_again(
+    tmpfs: Tmpfs,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reports = make_reports(tmpfs.path / "reports")
+    log = reports.dir / SENT_LOG_NAME
+    handler = smtp_server.handler
+    handler.on_data = tmpfs.fill  # the disk fills up while the server takes the message
+    use_server(monkeypatch, smtp_server.port)
+
+    assert run_cli(reports, *ARGS) == 1
+    captured = capsys.readouterr()
+    message_id = handler.message()["Message-ID"]
+    assert len(handler.envelopes) == 1
+    assert (
+        f"error: cannot write the sent log {log} (No space left on device): build {BUILD_ID} "
+        f"(telecom) to ana@example.com, Message-ID {message_id}: the server accepted it for "
+        "ana@example.com, but this could not be recorded. Its reservation ('sending') stays "
+        "in the log, so no later run sends it again without --resend" in captured.err
+    )
+    assert_clean_error(captured.err)
+    assert log_states(reports) == [("sending", "telecom", "ana@example.com")]
+    assert no_temporaries(reports.dir)
+
+    # The next run, the disk still full: it cannot record what it found, so sends nothing.
+    handler.on_data = None
+    assert run_cli(reports, *ARGS) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write the sent log {log} (No space left on device); nothing was sent" in err
+    assert "reservations an earlier run left" in err
+    assert_clean_error(err)
+    assert len(handler.envelopes) == 1
+    assert log_states(reports) == [("sending", "telecom", "ana@example.com")]
+
+    # Space again: the message is reported as possibly sent (exit 4), not sent again ...
+    tmpfs.free()
+    assert run_cli(reports, *ARGS) == 4
+    err = capsys.readouterr().err
+    assert f"Possibly sent, not retried: telecom of build {BUILD_ID} to ana@example.com" in err
+    assert f"(Message-ID {message_id}): an earlier run reserved it and never recorded" in err
+    assert f"error: delivery outcome unknown for build {BUILD_ID}" in err
+    assert_clean_error(err)
+    assert len(handler.envelopes) == 1
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),
+        ("possibly sent", "telecom", "ana@example.com"),
+    ]
+    # ... and the run after that just says so.
+    assert run_cli(reports, *ARGS) == 0
+    assert "Not sent again, possibly sent by an earlier run" in capsys.readouterr().out
+    assert len(handler.envelopes) == 1 and len(sent_log(reports)) == 2
+
+
+def test_a_read_only_reports_folder_sends_nothing(
+    tmpfs: Tmpfs,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reports = make_reports(tmpfs.path / "reports")
+    subprocess.run(["mount", "-o", "remount,ro", str(tmpfs.path)], check=True, timeout=30)
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(reports, *ARGS) == 1
+    err = capsys.readouterr().err
+    log = reports.dir / SENT_LOG_NAME
+    assert (
+        f"error: cannot lock the sent log: {log}.lock (Read-only file system); nothing was sent"
+        in err
+    )
+    assert_clean_error(err)
+    assert smtp_server.handler.data_calls == 0 and smtp_server.handler.envelopes == []
+    assert not log.exists()
+
+
+def cli_process(reports: Reports, *args: str, **popen: Any) -> subprocess.Popen[str]:
+    """``cxtradeoff email`` as its own process, with the test's SMTP settings."""
+    no_config = reports.dir.parent / "no-reports.yaml"
+    return subprocess.Popen(
+        [str(CXTRADEOFF), "email", "--reports-dir", str(reports.dir), "--config",
+         str(no_config), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen,
+    )  # fmt: skip
+
+
+def _file_size_limit_zero() -> None:  # runs in the child, before exec
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("a directory where the log should be", "cannot read the sent log {log} (Is a directory)"),
+        ("a file-size limit of 0 (EFBIG)", "cannot write the sent log {log} (File too large)"),
+    ],
+)
+def test_a_sent_log_that_cannot_be_used_sends_nothing(
+    fault: str,
+    said: str,
+    reports: Reports,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log = reports.dir / SENT_LOG_NAME
+    use_server(monkeypatch, smtp_server.port)
+    if fault.startswith("a directory"):
+        log.mkdir()
+        proc = cli_process(reports, *ARGS)
+    else:
+        # The kernel refuses to write past the limit; CPython ignores SIGXFSZ, so the
+        # write raises OSError(EFBIG) as on a full quota. Pipes are not files: output works.
+        proc = cli_process(reports, *ARGS, preexec_fn=_file_size_limit_zero)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, out + err
+    assert said.format(log=log) in err
+    assert_clean_error(err)
+    assert smtp_server.handler.data_calls == 0 and smtp_server.handler.envelopes == []
+    assert log.is_dir() if fault.startswith("a directory") else not log.exists()
+    assert no_temporaries(reports.dir)
+
+
+def test_a_run_killed_while_the_server_holds_the_message_is_not_sent_again(
+    reports: Reports,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    handler = smtp_server.handler
+    handler.after_data = "stall"  # the answer to the final dot is slow in coming
+    use_server(monkeypatch, smtp_server.port, data_timeout=60)
+    proc = cli_process(reports, *ARGS)
+    try:
+        assert handler.received.wait(60), "the message never reached the server"
+        # The reservation was on disk before the message went.
+        assert log_states(reports) == [("sending", "telecom", "ana@example.com")]
+        os.kill(proc.pid, signal.SIGKILL)  # killed between the send and its confirmation
+    finally:
+        proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    handler.after_data = None
+    message_id = handler.message()["Message-ID"]
+    assert len(handler.envelopes) == 1
+
+    # The next run finds the reservation: reports it as possibly sent, sends nothing.
+    assert run_cli(reports, *ARGS) == 4
+    err = capsys.readouterr().err
+    assert (
+        f"Possibly sent, not retried: telecom of build {BUILD_ID} to ana@example.com "
+        f"(Message-ID {message_id}): an earlier run reserved it and never recorded the "
+        "server's answer (it was interrupted, or could not write the sent log)." in err
+    )
+    assert "error: delivery outcome unknown" in err
+    assert_clean_error(err)
+    assert len(handler.envelopes) == 1
+    assert log_states(reports) == [
+        ("sending", "telecom", "ana@example.com"),
+        ("possibly sent", "telecom", "ana@example.com"),
+    ]
+
+    # Only --resend sends it again.
+    assert run_cli(reports, *ARGS) == 0
+    assert len(handler.envelopes) == 1
+    assert run_cli(reports, *ARGS, "--resend") == 0
+    assert len(handler.envelopes) == 2
+    assert log_states(reports)[-1] == ("sent", "telecom", "ana@example.com")
+
+
+def test_log_lines_from_before_the_states_read_as_sent(
+    reports: Reports,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A log written before reservations existed (no ``state``) still stops a resend."""
+    old = {"build_id": BUILD_ID, "report": "telecom", "recipient": "ana@example.com",
+           "sent_at": "2026-11-26T10:20:00+00:00", "message_id": "<1@x>",
+           "pdf": "cxtradeoff-telecom.pdf"}  # fmt: skip
+    (reports.dir / SENT_LOG_NAME).write_text(json.dumps(old) + "\n", encoding="utf-8")
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(reports, *ARGS) == 0
+    assert "Skipped ana@example.com: already received telecom" in capsys.readouterr().out
+    assert smtp_server.handler.envelopes == []
+    assert sent_log(reports) == [old]

@@ -7,20 +7,27 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from cxtradeoff import paths
 from cxtradeoff.errors import DataValidationError
 from cxtradeoff.evidence import (
     CUSTOMER_TOPICS,
+    EVENT_KINDS,
+    FORECAST_KINDS,
     REFERENCE_UNITS,
     REFERENCE_USES,
     STATUSES,
+    SURVEY_TOPICS,
     TOPICS,
     UNITS,
     load_claims,
     load_events,
+    load_experiments,
+    load_forecasts,
     load_reference,
+    load_surveys,
 )
 
 # The seed evidence lies beside the checkout (shared/seed/), where the team keeps it.
@@ -88,19 +95,24 @@ def problems(loader: Callable[[Path], object], path: Path) -> list[str]:
 
 def test_row_counts() -> None:
     assert len(load_claims()) == 12
-    assert len(load_events()) == 4
-    assert len(load_reference()) == 9
+    assert len(load_events()) == 7
+    assert len(load_reference()) == 10
+    assert len(load_forecasts()) == 7
+    assert len(load_surveys()) == 8
+    assert len(load_experiments()) == 5
 
 
 @pytest.mark.skipif(not EVIDENCE_MD.is_file(), reason="the seed evidence file is not here")
 def test_one_row_per_row_of_the_evidence_tables() -> None:
     text = EVIDENCE_MD.read_text(encoding="utf-8")
     assert len(load_claims()) == _table_rows(text, "id (suggested)")
-    assert len(load_events()) == _table_rows(text, "company")
+    events = load_events()
+    assert (events["cited_by"] == "article").sum() == _table_rows(text, "company")
     # the third table has six rows; three of them hold two figures each, one row per figure here
     assert _table_rows(text, "figure") == 6
     reference = load_reference()
-    assert len(reference.drop_duplicates(["source_publisher", "source_date"])) == 6
+    seed = reference[reference["id"] != "klarna_service_cost_fall"]  # added from the 2025 review
+    assert len(seed.drop_duplicates(["source_publisher", "source_date"])) == 6
 
 
 def test_claims_use_the_suggested_ids() -> None:
@@ -123,10 +135,13 @@ def test_claims_use_the_suggested_ids() -> None:
 
 def test_vocabularies_and_unique_ids_in_all_files() -> None:
     claims, events, reference = load_claims(), load_events(), load_reference()
-    for frame in (claims, events, reference):
+    forecasts, surveys, experiments = load_forecasts(), load_surveys(), load_experiments()
+    for frame in (claims, events, reference, forecasts, surveys, experiments):
         assert frame["id"].is_unique
-    assert set(claims["status"]) <= set(STATUSES)
-    assert set(events["status"]) <= set(STATUSES)
+        assert set(frame.get("status", pd.Series(dtype=str))) <= set(STATUSES)
+    assert set(events["event_kind"]) <= set(EVENT_KINDS)
+    assert set(forecasts["kind"]) == set(FORECAST_KINDS)
+    assert set(surveys["topic"]) <= set(SURVEY_TOPICS)
     assert set(claims["unit"]) <= set(UNITS)
     assert set(claims["topic"]) <= set(TOPICS)
     assert set(reference["unit"]) <= set(REFERENCE_UNITS)
@@ -144,9 +159,11 @@ def test_statuses_follow_the_checks_of_the_evidence() -> None:
     assert status["savings_mckinsey"] == "unverified"
     assert status["open_to_ai_verint"] == "unverified"
     assert status["qualtrics_opinionway"] == "qualitative"
-    events = load_events().set_index("company")["status"]
-    assert events["Atlassian"] == "number differs"
-    assert events["Salesforce"] == "verified"
+    events = load_events().set_index("id")["status"]
+    assert events["atlassian_layoffs"] == "number differs"
+    assert events["salesforce_support_cuts"] == "verified"
+    assert events["cba_voice_bot_reversal"] == "verified"
+    assert events["klarna_headcount_2025"] == "secondary only"
 
 
 def test_shares_are_fractions_and_ranges_are_ordered() -> None:
@@ -176,7 +193,7 @@ def test_notes_explain_the_doubtful_claims() -> None:
     assert "Gartner" in notes["savings_mckinsey"] and "30%" in notes["savings_mckinsey"]
     assert "61%" in notes["prefer_human_verint"]
     assert "14%" in notes["self_service_only_gartner"]
-    klarna = load_events().set_index("company").loc["Klarna", "note"]
+    klarna = load_events().set_index("id").loc["klarna_cuts_rehire", "note"]
     assert "Two different 700s" in klarna and "2022" in klarna and "2024" in klarna
 
 
@@ -226,7 +243,7 @@ def test_unknown_status_lists_the_vocabulary(tmp_path: Path) -> None:
     line = line_of(read_rows(path), "savings_mckinsey")
     assert problems(load_claims, path) == [
         f"evidence_claims.csv, line {line}, column 'status': 'doubtful' is not one of: verified, "
-        "wording differs, number differs, unverified, qualitative"
+        "wording differs, number differs, secondary only, unverified, qualitative"
     ]
 
 
@@ -334,7 +351,7 @@ def test_several_problems_in_one_file_are_reported_at_once(tmp_path: Path) -> No
         "evidence_claims.csv, line 2, column 'article_value': 1.4 is not a share between 0 and 1 "
         "(the unit is 'share')",
         "evidence_claims.csv, line 3, column 'status': 'checked' is not one of: verified, "
-        "wording differs, number differs, unverified, qualitative",
+        "wording differs, number differs, secondary only, unverified, qualitative",
         f"evidence_claims.csv, line {line_of(rows, 'prefer_no_ai_gartner')}, column "
         "'sample_size': 'many' is text, but a whole number is expected",
         f"evidence_claims.csv, line {line_of(rows, 'acquisition_vs_retention')}, column "
@@ -353,7 +370,7 @@ def test_events_verified_number_must_match(tmp_path: Path) -> None:
         f"workforce_events.csv, line {line_of(rows, 'atlassian_layoffs')}, column 'country': "
         "'Australia' is not a two-letter ISO country code",
         f"workforce_events.csv, line {line_of(rows, 'sky_agent_cuts')}, column 'source_value': "
-        "1800 is not equal to article_value (the status is 'verified')",
+        "1800 is not equal to claim_value (the status is 'verified')",
     ]
 
 
@@ -367,4 +384,161 @@ def test_reference_unknown_use_and_negative_cost(tmp_path: Path) -> None:
         "'value': -8.01 is not a cost of at least 0 (the unit is 'usd_per_contact')",
         f"reference_figures.csv, line {line_of(rows, 'assist_productivity_nber')}, column 'use': "
         "'assumption' is not one of: input, sanity_check, context",
+    ]
+
+
+# --------------------------------------------------------------------------- since the article
+
+
+def test_events_since_the_article_carry_their_source() -> None:
+    events = load_events().set_index("id")
+    review = events[events["cited_by"] == "review"]
+    assert set(review.index) == {
+        "cba_voice_bot_reversal",
+        "klarna_human_on_request_2025",
+        "klarna_headcount_2025",
+    }
+    assert review["source_publisher"].notna().all() and review["source_link"].notna().all()
+    cba = events.loc["cba_voice_bot_reversal"]
+    assert (cba["event_kind"], cba["claim_value"], cba["country"]) == ("reversal", 45, "AU")
+    assert "2,000 fewer calls a week" in cba["note"]
+    klarna = events.loc["klarna_human_on_request_2025"]
+    assert klarna["unit"] == "none" and pd.isna(klarna["claim_value"])
+    assert "always a human" in klarna["note"] and "No churn figure" in klarna["note"]
+    headcount = events.loc["klarna_headcount_2025"]
+    assert headcount["claim_value"] == 2500 and "5,500" in headcount["claim"]
+    # the article's events now name the source that was found for them
+    for event_id in ("salesforce_support_cuts", "atlassian_layoffs"):
+        assert events.loc[event_id, "source_link"].startswith("https://")
+
+
+def test_forecasts_match_the_sources_found() -> None:
+    forecasts = load_forecasts().set_index("id")
+    assert forecasts.loc["gartner_no_f500_agentless_2028", "value"] == 0
+    assert forecasts.loc["gartner_no_f500_agentless_2028", "source_date"] == "2025-09-10"
+    rehire = forecasts.loc["gartner_rehire_2027"]
+    assert (rehire["value"], rehire["target_year"], rehire["source_date"]) == (
+        0.5,
+        2027,
+        "2026-02-03",
+    )
+    survey = forecasts.loc["gartner_cut_because_of_ai"]
+    assert (survey["kind"], survey["value"], survey["sample_size"]) == ("leader survey", 0.2, 321)
+    # seen only in write-ups: marked as such
+    assert forecasts.loc["gartner_agentic_resolve_2029", "status"] == "secondary only"
+    assert "McKinsey" in forecasts.loc["gartner_agentic_cost_2029", "note"]
+    assert forecasts.loc[forecasts["kind"] == "forecast", "target_year"].notna().all()
+
+
+def test_newer_surveys_mark_vendor_surveys() -> None:
+    surveys = load_surveys().set_index("id")
+    assert surveys["vendor_survey"].all()  # every newer survey comes from a CX vendor
+    assert surveys.loc["qualtrics_2026_ai_no_benefit", "fieldwork"] == "2025-Q3"
+    assert surveys.loc["five9_2026_repeat_after_handoff", "value"] == 0.83
+    assert surveys.loc["acquire_bpo_2024_switch", "sample_size"] == 600
+    # 53% of bad experiences, not of consumers; the 15% was not seen
+    spend = surveys.loc["qualtrics_2024_cut_spending"]
+    assert spend["status"] == "wording differs" and "15%" in spend["note"]
+    claims = load_claims().set_index("id")
+    assert claims.loc["prefer_human_hubspot", "vendor_survey"]
+    assert not claims.loc["prefer_no_ai_gartner", "vendor_survey"]
+    assert pd.isna(claims.loc["savings_mckinsey", "vendor_survey"])
+
+
+def test_field_experiments_say_what_they_do_not_show() -> None:
+    experiments = load_experiments().set_index("id")
+    luo = experiments.loc["luo_chatbot_disclosure_2019"]
+    assert (luo["value"], luo["sample_size"]) == (0.797, 6200)
+    assert "not service contacts" in luo["does_not_show"]
+    qje = experiments.loc["brynjolfsson_li_raymond_2025"]
+    # the published paper's numbers, not the working paper's the review quoted
+    assert (qje["value"], qje["sample_size"], qje["status"]) == (0.15, 5172, "number differs")
+    gap = experiments.loc["de_mesquita_intention_gap_2023"]
+    assert gap["sample_size"] == 821 and "no usable conversion ratio" in gap["does_not_show"]
+    assert experiments["does_not_show"].str.len().gt(20).all()
+
+
+def test_links_are_web_addresses_in_every_new_table() -> None:
+    for frame in (load_forecasts(), load_surveys(), load_experiments(), load_events()):
+        links = frame["source_link"].dropna()
+        assert all(link.startswith("https://") for link in links)
+
+
+def _modified(tmp_path: Path, source: Path, change: Callable[[list[list[str]]], None]) -> Path:
+    rows = read_rows(source)
+    change(rows)
+    return write_rows(tmp_path / source.name, rows)
+
+
+def test_bad_forecast_rows_are_named(tmp_path: Path) -> None:
+    def change(rows: list[list[str]]) -> None:
+        set_cell(rows, "gartner_rehire_2027", "target_year", "by 2027")
+        set_cell(rows, "gartner_no_f500_agentless_2028", "target_year", "")
+        set_cell(rows, "gartner_keep_human_agents", "value", "95")
+
+    path = _modified(tmp_path, paths.FORECASTS, change)
+    rows = read_rows(path)
+    assert problems(load_forecasts, path) == [
+        f"forecasts.csv, line {line_of(rows, 'gartner_keep_human_agents')}, column 'value': 95 "
+        "is not a share between 0 and 1 (the unit is 'share')",
+        f"forecasts.csv, line {line_of(rows, 'gartner_no_f500_agentless_2028')}, column "
+        "'target_year': an empty cell is not a year (a forecast needs the year it is about)",
+        f"forecasts.csv, line {line_of(rows, 'gartner_rehire_2027')}, column 'target_year': "
+        "'by 2027' is text, but a whole number is expected",
+    ]
+
+
+def test_bad_survey_rows_are_named(tmp_path: Path) -> None:
+    def change(rows: list[list[str]]) -> None:
+        set_cell(rows, "five9_2026_prefer_human", "vendor_survey", "maybe")
+        set_cell(rows, "five9_2026_prefer_human", "fieldwork", "summer 2026")
+        set_cell(rows, "acquire_bpo_2024_switch", "topic", "loyalty")
+
+    path = _modified(tmp_path, paths.CUSTOMER_SURVEYS, change)
+    rows = read_rows(path)
+    line = line_of(rows, "five9_2026_prefer_human")
+    assert problems(load_surveys, path) == [
+        f"customer_surveys.csv, line {line}, column 'vendor_survey': 'maybe' is not true or false",
+        f"customer_surveys.csv, line {line}, column 'fieldwork': 'summer 2026' is not a date or "
+        "a quarter (YYYY, YYYY-MM or YYYY-Q1..Q4)",
+        f"customer_surveys.csv, line {line_of(rows, 'acquire_bpo_2024_switch')}, column 'topic': "
+        "'loyalty' is not one of: preference_for_humans, attitude_to_ai, switching_risk, "
+        "spending_after_bad_experience, transparency, handoff",
+    ]
+
+
+def test_bad_experiment_rows_are_named(tmp_path: Path) -> None:
+    def change(rows: list[list[str]]) -> None:
+        set_cell(rows, "wirtz_switching_intent_2014", "value", "0.3")
+        set_cell(rows, "de_mesquita_intention_gap_2023", "country", "Brazil")
+        set_cell(rows, "luo_chatbot_disclosure_2019", "sample_size", "over 6,200")
+
+    path = _modified(tmp_path, paths.FIELD_EXPERIMENTS, change)
+    rows = read_rows(path)
+    assert problems(load_experiments, path) == [
+        f"field_experiments.csv, line {line_of(rows, 'luo_chatbot_disclosure_2019')}, column "
+        "'sample_size': 'over 6,200' is text, but a whole number is expected",
+        f"field_experiments.csv, line {line_of(rows, 'wirtz_switching_intent_2014')}, column "
+        "'value': 0.3 is not empty (the unit is 'none')",
+        f"field_experiments.csv, line {line_of(rows, 'de_mesquita_intention_gap_2023')}, column "
+        "'country': 'Brazil' is not a two-letter ISO country code",
+    ]
+
+
+def test_bad_event_rows_are_named(tmp_path: Path) -> None:
+    def change(rows: list[list[str]]) -> None:
+        set_cell(rows, "cba_voice_bot_reversal", "source_publisher", "")
+        set_cell(rows, "cba_voice_bot_reversal", "event_kind", "u-turn")
+        set_cell(rows, "klarna_human_on_request_2025", "claim_value", "700")
+
+    path = _modified(tmp_path, paths.EVIDENCE_EVENTS, change)
+    rows = read_rows(path)
+    line = line_of(rows, "cba_voice_bot_reversal")
+    assert problems(load_events, path) == [
+        f"workforce_events.csv, line {line}, column 'event_kind': 'u-turn' is not one of: cut, "
+        "planned cut, reversal",
+        f"workforce_events.csv, line {line}, column 'source_publisher': an empty cell is not a "
+        "publisher (an event found since the article needs its source)",
+        f"workforce_events.csv, line {line_of(rows, 'klarna_human_on_request_2025')}, column "
+        "'claim_value': 700 is not empty (the unit is 'none')",
     ]

@@ -12,8 +12,9 @@ import pytest
 
 from cxtradeoff import evidence_report as er
 from cxtradeoff import paths
+from cxtradeoff.errors import DataValidationError
 from cxtradeoff.evidence import CUSTOMER_TOPICS, load_claims, load_events
-from cxtradeoff.theme import PALETTE
+from cxtradeoff.formatting import COLOURS
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +25,16 @@ def claims() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def events() -> pd.DataFrame:
     return load_events()
+
+
+@pytest.fixture(scope="module")
+def evidence() -> er.Evidence:
+    return er.load_evidence()
+
+
+@pytest.fixture(scope="module")
+def surveys(evidence: er.Evidence) -> pd.DataFrame:
+    return evidence.surveys
 
 
 class _Rows(HTMLParser):
@@ -99,6 +110,7 @@ def test_status_counts_list_every_status(claims: pd.DataFrame) -> None:
         "verified",
         "wording differs",
         "number differs",
+        "secondary only",
         "unverified",
         "qualitative",
     ]
@@ -131,7 +143,7 @@ def test_chart_has_one_bar_per_share_coloured_by_status(claims: pd.DataFrame) ->
     for claim_id, bar in bars.items():
         row = data.loc[claim_id.removeprefix("bar-")]
         assert bar.get_width() == pytest.approx(row["article_value"])
-        assert matplotlib.colors.to_hex(bar.get_facecolor()) == PALETTE[row["status"]]
+        assert matplotlib.colors.to_hex(bar.get_facecolor()) == COLOURS[row["status"]]
     texts = [t.get_text() for t in ax.texts]
     for label in data["label"]:
         assert any(label in t for t in texts)
@@ -149,7 +161,38 @@ def test_chart_follows_the_data(claims: pd.DataFrame) -> None:
     svg = er.figure_svg(er.customer_shares_chart(edited, title="t"))
     assert svg.count('id="bar-') == 5
     assert "bar-open_to_ai_verint" not in svg
-    assert "Verint · number differs" in svg
+    assert "Verint · vendor survey · number differs" in svg
+    assert "Gartner, 2024 · wording differs" in svg  # not a vendor: not marked
+
+
+def test_newer_surveys_chart_is_labelled(surveys: pd.DataFrame) -> None:
+    fig = er.newer_surveys_chart(surveys, title="Since the article")
+    (ax,) = fig.axes
+    assert ax.get_title(loc="left") == "Since the article"
+    bars = {p.get_gid(): p for p in ax.patches if (p.get_gid() or "").startswith("survey-")}
+    assert set(bars) == {f"survey-{i}" for i in surveys["id"]}
+    by_id = surveys.set_index("id")
+    for gid, bar in bars.items():
+        row = by_id.loc[gid.removeprefix("survey-")]
+        assert bar.get_width() == pytest.approx(row["value"])
+        assert matplotlib.colors.to_hex(bar.get_facecolor()) == COLOURS[row["status"]]
+    texts = [t.get_text() for t in ax.texts]
+    assert "83%  Five9, 2026 · vendor survey · secondary only" in texts
+    assert "70%  Acquire BPO, 2024 · vendor survey · secondary only" in texts
+    assert "20%  Qualtrics, 2025 · vendor survey · secondary only" in texts
+    svg = er.figure_svg(fig)
+    assert svg.count('id="survey-') == len(surveys) and 'id="bar-' not in svg
+    assert "secondary only" in svg and "wording differs" in svg  # the legend
+    assert "primary source" not in svg  # no diamonds on this chart
+
+
+def test_newer_surveys_order_and_labels(surveys: pd.DataFrame) -> None:
+    data = er.newer_surveys(surveys)
+    assert data["topic"].iloc[0] == "preference_for_humans"
+    assert data["topic"].iloc[-1] == "spending_after_bad_experience"
+    edited = surveys.copy()
+    edited["vendor_survey"] = False
+    assert not er.newer_surveys(edited)["label"].str.contains("vendor").any()
 
 
 # --------------------------------------------------------------------------- tables
@@ -185,10 +228,13 @@ def test_tables_escape_the_data(claims: pd.DataFrame) -> None:
 
 def test_events_table(events: pd.DataFrame) -> None:
     rows = table_rows(er.events_table_html(events))
-    assert list(rows) == events["id"].tolist()
+    # only the events the article cites; those found since have their own table
+    assert list(rows) == events.loc[events["cited_by"] == "article", "id"].tolist()
     atlassian = rows["atlassian_layoffs"]
-    assert atlassian[0] == "Atlassian (AU)"
-    assert (atlassian[3], atlassian[4], atlassian[5]) == ("350 jobs", "150 jobs", "number differs")
+    assert atlassian[0] == "Atlassian (AU)30 Jul 2025"
+    assert (atlassian[2], atlassian[3], atlassian[5]) == ("350 jobs", "150 jobs", "number differs")
+    assert atlassian[4].startswith("The Daily Star (citing Sky News Australia)")
+    assert rows["sky_agent_cuts"][4] == "none found"
 
 
 # --------------------------------------------------------------------------- narrative
@@ -202,10 +248,12 @@ def test_summary_counts_come_from_the_data(claims: pd.DataFrame, events: pd.Data
     assert f"{counts['verified']} verified as stated" in text
     usable = counts["verified"] + counts["wording differs"]
     assert f"{usable} figures can be traced to a primary source" in text
-    assert f"Of the {len(events)} workforce events it cites: " in text
+    cited = events[events["cited_by"] == "article"]
+    assert f"Of the {len(cited)} workforce events it cites: " in text
     doubtful = claims[claims["status"].isin(["unverified", "number differs"])]
     bullets = [line for line in text.splitlines() if line.startswith("- ")]
-    assert len(bullets) == len(doubtful) + int((events["status"] != "verified").sum())
+    assert len(bullets) == len(doubtful) + int((cited["status"] != "verified").sum())
+    assert "Commonwealth Bank" not in text  # found since the article: not the article's
     assert any(b.startswith("- Atlassian:") for b in bullets)
     assert "(53%, Gartner, 2024, status: wording differs)" in text
     assert "conversion rate is a prior" in text
@@ -230,9 +278,152 @@ def test_summary_escapes_markdown(claims: pd.DataFrame, events: pd.DataFrame) ->
     assert r"see \*this\* &lt;i&gt;and&lt;/i&gt; \[that\]" in text
 
 
+DATA_FILES = (
+    paths.EVIDENCE_CLAIMS,
+    paths.EVIDENCE_EVENTS,
+    paths.REFERENCE_FIGURES,
+    paths.FORECASTS,
+    paths.CUSTOMER_SURVEYS,
+    paths.FIELD_EXPERIMENTS,
+    paths.SERVICE_RULES,
+)
+
+
 def test_load_evidence_from_a_folder(tmp_path: Path) -> None:
-    for source in (paths.EVIDENCE_CLAIMS, paths.EVIDENCE_EVENTS, paths.REFERENCE_FIGURES):
+    for source in DATA_FILES:
         (tmp_path / source.name).write_bytes(source.read_bytes())
     loaded = er.load_evidence(str(tmp_path))
     assert loaded.claims.equals(er.load_evidence("").claims)
-    assert len(loaded.events) == 4 and len(loaded.reference) == 9
+    assert len(loaded.events) == 7 and len(loaded.reference) == 10
+    assert (len(loaded.forecasts), len(loaded.surveys), len(loaded.experiments)) == (7, 8, 5)
+    assert [rule.id for rule in loaded.rules][:1] == ["es_law_10_2025_large_firms"]
+
+
+def test_load_evidence_names_a_missing_new_file(tmp_path: Path) -> None:
+    for source in DATA_FILES:
+        if source != paths.SERVICE_RULES:
+            (tmp_path / source.name).write_bytes(source.read_bytes())
+    with pytest.raises(DataValidationError, match="service rules file does not exist"):
+        er.load_evidence(tmp_path)
+
+
+# --------------------------------------------------------------------------- since the article
+
+
+def test_reversals_table(events: pd.DataFrame) -> None:
+    rows = table_rows(er.reversals_table_html(events))
+    assert list(rows) == ["cba_voice_bot_reversal", "klarna_human_on_request_2025",
+                          "klarna_headcount_2025"]  # fmt: skip
+    cba = rows["cba_voice_bot_reversal"]
+    assert cba[0] == "Commonwealth Bank of Australia (AU)reversal, 21 Aug 2025"
+    assert (cba[2], cba[4]) == ("45 jobs", "verified")
+    assert cba[3].startswith("Information Age (Australian Computer Society)")
+    assert rows["klarna_human_on_request_2025"][2] == "–"  # no number
+    assert rows["klarna_headcount_2025"][4] == "secondary only"
+    assert rows["klarna_headcount_2025"][0].endswith("staff cut, Jun 2025")
+
+
+def test_forecasts_table(evidence: er.Evidence) -> None:
+    html_text = er.forecasts_table_html(evidence.forecasts)
+    rows = table_rows(html_text)
+    assert list(rows) == evidence.forecasts["id"].tolist()
+    f500 = rows["gartner_no_f500_agentless_2028"]
+    assert f500[0].startswith("Forecast, Gartner: By 2028, none of the Fortune 500")
+    assert (f500[1], f500[2], f500[4]) == ("0%", "2028", "verified")
+    survey = rows["gartner_cut_because_of_ai"]
+    assert survey[0].startswith("Survey of service leaders, Gartner:")
+    assert (survey[1], survey[2]) == ("20%", "")
+    assert "n = 321" in survey[3]
+    assert "https://www.businesswire.com/news/home/20250910318438/en" in html_text
+
+
+def test_surveys_table_marks_vendor_surveys(surveys: pd.DataFrame) -> None:
+    rows = table_rows(er.surveys_table_html(surveys))
+    assert set(rows) == set(surveys["id"])
+    qualtrics = rows["qualtrics_2026_ai_no_benefit"]
+    assert qualtrics[1] == "20%"
+    assert qualtrics[2].startswith("Qualtrics XM Institute (vendor survey)fieldwork Q3 2025")
+    assert "n = 20,000" in qualtrics[2]
+
+
+def test_experiments_table_says_what_each_does_not_show(evidence: er.Evidence) -> None:
+    rows = table_rows(er.experiments_table_html(evidence.experiments))
+    luo = rows["luo_chatbot_disclosure_2019"]
+    assert "6,200 customers" in luo[1]
+    assert "not service contacts" in luo[4]
+    assert "(Brazil)" in rows["de_mesquita_intention_gap_2023"][1]
+    assert rows["brynjolfsson_li_raymond_2025"][5] == "number differs"
+
+
+def test_since_article_summary(evidence: er.Evidence) -> None:
+    paragraphs = er.since_article_paragraphs(
+        evidence.events, evidence.forecasts, evidence.surveys, evidence.experiments
+    )
+    assert [p.split("**")[1] for p in paragraphs] == [
+        "Reversals.",
+        "Forecasts.",
+        "Newer surveys.",
+        "Field experiments.",
+        "The intention-behaviour gap.",
+    ]
+    text = er.since_article_summary(
+        evidence.events, evidence.forecasts, evidence.surveys, evidence.experiments
+    )
+    assert text == "\n\n".join(paragraphs)
+    assert text.startswith(
+        "**Reversals.** 2 reversals the article did not report, at Commonwealth Bank of "
+        "Australia and Klarna."
+    )
+    # forecasts by date of publication, each with its status
+    lines = [line for line in text.splitlines() if line.startswith("- By 20")]
+    assert len(lines) == 5
+    assert lines[0].endswith("(Gartner, 5 Mar 2025; secondary only).")
+    assert lines[-1].endswith("(Gartner, 3 Feb 2026; verified).")
+    assert "all run by companies that sell service technology" in text
+    assert "7 of the 8 were read only in press coverage" in text
+    assert (
+        "5 studies observe what people do rather than what they say: Luo et al. (2019), "
+        "Zhang et al. (2025), Brynjolfsson et al. (2025), Wirtz et al. (2014) and de Mesquita "
+        "et al. (2023)."
+    ) in text
+    assert "stays a stated prior" in text
+    # follows the data
+    fewer = evidence.events[evidence.events["id"] != "cba_voice_bot_reversal"]
+    edited = er.since_article_summary(
+        fewer, evidence.forecasts.iloc[:0], evidence.surveys.iloc[:0], evidence.experiments
+    )
+    assert edited.startswith("**Reversals.** 1 reversal the article did not report, at Klarna.")
+    assert "**Forecasts.**" not in edited and "**Newer surveys.**" not in edited
+
+
+def test_rules_table_in_words(evidence: er.Evidence) -> None:
+    html_text = er.rules_table_html(evidence.rules)
+    rows = table_rows(html_text)
+    assert list(rows) == [rule.id for rule in evidence.rules]
+    spain = rows["es_law_10_2025_large_firms"]
+    assert spain[1] == "Spain"
+    assert "at least 250 staff, or turnover above EUR 50 million" in spain[2]
+    assert spain[3] == "in force 28 Dec 2025; binds from 28 Dec 2026"
+    assert spain[4].startswith(
+        "a person on request; calls answered quickly; complaints answered in time:"
+    )
+    assert rows["eu_ai_act_art_50_1"][1] == "European Union (27 member states)"
+    assert rows["eu_ai_act_art_50_1"][2] == "Every firm, whatever its size"
+    assert rows["eu_digital_fairness_act"][3] == "a proposal, not in force"
+    assert rows["ca_moffatt_v_air_canada_2024"][1] == "Canada"
+    # no code identifiers in what the reader sees
+    visible = " ".join(" ".join(cells) for cells in rows.values())
+    for code in ("human_on_request", "ai_disclosure", "passenger_transport", "case_law", "_"):
+        assert code not in visible
+
+
+def test_law_summary(evidence: er.Evidence) -> None:
+    text = er.law_summary(evidence.rules)
+    assert text.startswith(
+        "**A person on request** is compulsory in Spain for the firms the table lists, under "
+        "Spain's Law 10/2025 on customer service: in force since 28 Dec 2025, and firms have "
+        "until 28 Dec 2026 to adapt."
+    )
+    assert "at least one half" in text and "Hybrid passes" in text
+    assert "Under the EU AI Act, Article 50(1), from 2 Aug 2026 in the European Union" in text
+    assert "**Not yet law.** EU Digital Fairness Act (proposal)" in text

@@ -69,7 +69,7 @@ def test_base_case_headline_is_the_reports(profiles, scenario):
     expected = report.scenarios[scenario]
     for key in HEADLINE_NUMBERS:
         assert headline[key] == getattr(expected, key), key
-    assert report.headline.npv == headline["npv"]
+    assert report.scenarios[scenario].npv == headline["npv"]
     assert headline["display_name"] == company.display_name
     assert headline["currency"] == "EUR"
     assert headline["horizon_years"] == company.parameters.horizon_years
@@ -105,18 +105,18 @@ def test_overrides_give_the_reports_numbers_with_the_same_overrides(profiles):
 def test_worked_check_of_the_model_contract():
     headline, _ = explore_state(
         worked_profile(),
-        {"ai_escalation_share": 0.0, "escalation_mitigation": 0.0, "switch_conversion": 0.05},
+        {"escalation_mitigation": 0.0, "switch_conversion": 0.05},
         scenario="full_automation",
         draws=0,
     )
-    assert headline["npv"] == pytest.approx(2_175_000.75, abs=0.01)
-    assert headline["annual_savings"] == pytest.approx(5_740_000.0)
-    assert headline["annual_loyalty_cost"] == pytest.approx(4_865_400.0)
-    assert headline["break_even_conversion"] == pytest.approx(0.0590, abs=5e-4)
-    assert headline["break_even_conversion_npv"] == headline["break_even_conversion"]  # F = 0
-    assert "one-off" not in headline["break_even_sentence"]
+    assert headline["npv"] == pytest.approx(-8_785_643.84, abs=0.01)
+    assert headline["annual_savings"] == pytest.approx(5_580_000.0)
+    assert headline["annual_loyalty_cost"] == pytest.approx(8_389_030.8)
+    assert headline["break_even_conversion"] == pytest.approx(0.0332577155, abs=1e-10)
+    assert headline["break_even_conversion_npv"] == pytest.approx(0.0289437092, abs=1e-10)
+    assert "one-off" in headline["break_even_sentence"]  # severance is a one-off cost
     assert headline["p_loss"] is None  # no draws, no chance figure
-    assert headline["verdict"] == "pays"
+    assert headline["verdict"] == "does not pay"
 
 
 def test_each_control_moves_the_answer_the_right_way(profiles):
@@ -148,15 +148,13 @@ def test_the_chart_is_the_reports_curve_with_the_break_even_marked(profiles, sce
     np.testing.assert_array_equal(y, conversion_curve(company.parameters, scenario, conversion=x))
     k_star = headline["break_even_conversion_npv"]  # where the curve crosses zero
     dots = [ln for ln in figure.axes[0].get_lines() if list(ln.get_xdata()) == [k_star]]
-    if scenario == "full_automation":
-        assert x.min() <= k_star <= x.max()
-        assert len(dots) == 1, "break-even point not drawn"
-        assert list(dots[0].get_ydata()) == [0.0]
-        assert np.interp(k_star, x, y) == pytest.approx(0.0, abs=1e-6 * np.ptp(y))
-        annual = headline["break_even_conversion"]
-        assert not [ln for ln in figure.axes[0].get_lines() if list(ln.get_xdata()) == [annual]]
-    else:  # telecom's hybrid pays even if every would-be switcher leaves: no dot
-        assert k_star > 1 and not dots
+    # model v2: both scenarios break even inside the axis (telecom's one-off costs counted)
+    assert x.min() <= k_star <= x.max()
+    assert len(dots) == 1, "break-even point not drawn"
+    assert list(dots[0].get_ydata()) == [0.0]
+    assert np.interp(k_star, x, y) == pytest.approx(0.0, abs=1e-6 * np.ptp(y))
+    annual = headline["break_even_conversion"]
+    assert not [ln for ln in figure.axes[0].get_lines() if list(ln.get_xdata()) == [annual]]
     labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
     assert "Conversion set" in labels
 

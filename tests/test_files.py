@@ -44,7 +44,7 @@ def test_importing_the_package_does_not_touch_the_umask():
 
     code = (
         "import os; os.umask(0o027); import cxtradeoff.render, cxtradeoff.build, "
-        "cxtradeoff.emailer; print(oct(os.umask(0)))"
+        "cxtradeoff.delivery.email; print(oct(os.umask(0)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0o27"

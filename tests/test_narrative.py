@@ -1,39 +1,88 @@
-"""Narrative: sentences from results, with free text escaped."""
+"""Narrative: the decision and the scenarios in words, from the results, free text escaped."""
 
 from __future__ import annotations
 
 import pytest
 
-from cxtradeoff.contracts import Headline
-from cxtradeoff.formatting import chance, money, share
-from cxtradeoff.narrative import counts_one_off_costs, escape_text, executive_summary
+from cxtradeoff.contracts import ResultsFile
+from cxtradeoff.formatting import chance, customers, money, share
+from cxtradeoff.narrative import (
+    counts_one_off_costs,
+    escape_text,
+    executive_summary,
+    headline_paragraph,
+)
 from cxtradeoff.profiles import load_profiles
 from cxtradeoff.results import build_results
 
+SCENARIOS = ["status_quo", "hybrid", "full_automation", "reversal"]
+
 
 @pytest.fixture(scope="module")
-def results():
-    telecom = load_profiles()["telecom"]
-    return build_results(
-        telecom,
-        ["status_quo", "full_automation", "hybrid"],
-        draws=2000,
-        seed=3,
-        overrides={"replace_lost_customers": False, "switch_conversion": 0.1},
+def telecom() -> ResultsFile:
+    return build_results(load_profiles()["telecom"], SCENARIOS, draws=4000, seed=3)
+
+
+@pytest.fixture(scope="module")
+def bank() -> ResultsFile:
+    return build_results(load_profiles()["retail_bank"], SCENARIOS, draws=4000, seed=3)
+
+
+def test_the_headline_names_the_recommendation_its_expected_npv_and_risk(telecom):
+    text = headline_paragraph(telecom)
+    head = telecom.headline
+    assert telecom.recommended == max(telecom.scenarios, key=lambda s: telecom.scenarios[s].npv_mean)
+    assert text.startswith("**Telecom operator \\(illustrative\\). Recommended: the hybrid set-up")
+    assert money(head.npv_mean, "EUR") in text
+    assert f"a {chance(head.p_loss)} chance of losing money" in text
+    # the assumption, the value at which the call flips (each year), and what measuring is worth
+    assert f"It assumes that {share(head.flip.assumed)} of the customers" in text
+    assert f"if more than {share(head.flip.conversion)} leave each year" in text
+    assert money(telecom.evppi_switch_conversion, "EUR") in text
+    assert "expected value of perfect information" in text
+    # the base case is never the headline
+    assert money(head.npv, "EUR") not in text.split("**")[1]
+
+
+def test_when_no_ai_pays_on_average_the_closest_contender_is_named(bank):
+    assert bank.recommended == "status_quo"
+    text = headline_paragraph(bank)
+    contender = max(
+        (s for s in bank.scenarios if s != "status_quo"), key=lambda s: bank.scenarios[s].npv_mean
     )
+    assert "Recommended: the status quo (no AI)" in text
+    assert f"the closest, {contender.replace('_', ' ')}" in text
+    assert money(bank.scenarios[contender].npv_mean, "EUR") in text
 
 
-def _headline(annual, npv, **extra):
-    return Headline(
-        scenario="full_automation", annual_savings=1.0, npv=1.0,
-        break_even_conversion=annual, break_even_conversion_npv=npv, p_loss=None, **extra,
-    )  # fmt: skip
+def test_each_scenario_paragraph_gives_distribution_then_base_case(telecom):
+    text = executive_summary(telecom)
+    full = telecom.scenarios["full_automation"]
+    assert f"expected net present value over 3 years is {money(full.npv_mean, 'EUR')}" in text
+    assert f"chance that it is the best choice {chance(full.p_best)}" in text
+    assert "In the base case (every input at its central value)" in text
+    assert f"{customers(full.customers_lost_per_year)} extra customers leave each year" in text
+    assert money(full.severance_cost, "EUR") + " of severance" in text
+    assert "actually leave each year, with the one-off costs counted as well." in text
+    assert "4,000 Monte Carlo draws (seed 3)" in text
+    assert "never used to rank" in text
+    assert "With the status quo" not in text  # no paragraph for the status quo
 
 
-def test_one_off_costs_show_as_a_difference_between_the_two_break_evens():
-    assert counts_one_off_costs(_headline(0.0591, 0.0566))
-    assert not counts_one_off_costs(_headline(0.0591, 0.0591))
-    assert not counts_one_off_costs(_headline(None, None))
+def test_the_break_even_is_given_under_both_valuations(telecom):
+    text = executive_summary(telecom.model_copy())
+    assert "lifetime value" in text and "replacement" in text
+
+
+def test_one_off_costs_show_as_a_difference_between_the_two_break_evens(telecom):
+    full = telecom.scenarios["full_automation"]
+    assert full.severance_cost > 0
+    assert counts_one_off_costs(full)
+    assert not counts_one_off_costs(
+        full.model_copy(
+            update={"break_even_conversion_npv": full.break_even_conversion, "rehiring_cost": 0.0}
+        )
+    )
 
 
 def test_escape_text_neutralises_html_and_markdown():
@@ -45,58 +94,13 @@ def test_escape_text_neutralises_html_and_markdown():
     assert "&amp; co" in escaped
 
 
-def test_executive_summary_states_savings_break_even_and_risk(results):
-    text = executive_summary(results)
-    full = results.scenarios["full_automation"]
-    assert text.startswith("**Telecom operator \\(illustrative\\): full automation")
-    assert money(full.annual_savings, "EUR") in text
-    assert money(full.npv, "EUR") in text
-    # the profile has a one-off cost: the sentence is on the break-even over the horizon
-    assert full.break_even_conversion_npv < full.break_even_conversion
-    k = share(full.break_even_conversion_npv)
-    assert share(full.break_even_conversion) != k
-    assert (
-        f"It pays only if fewer than {k} of the customers who would consider leaving "
-        "actually leave each year, with the one-off costs counted as well."
-    ) in text
-    assert f"fewer than {share(full.break_even_conversion)} of" not in text
-    assert f"the chance of losing money is {chance(full.p_loss)}" in text
-    assert "2,000 Monte Carlo draws (seed 3)" in text
-    assert "status quo (no AI)" not in text.split("\n")[2]  # no paragraph for the status quo
-    best = max(results.scenarios.items(), key=lambda kv: kv[1].npv)[0]
-    assert "has the highest net present value" in text
-    assert {"hybrid": "hybrid set-up", "full_automation": "full automation"}[best] in text.split(
-        "Of the scenarios compared,"
-    )[1]
-
-
-def test_summary_escapes_a_hostile_display_name(results):
-    hostile = results.model_copy(update={"display_name": "<script>alert(1)</script>"})
+def test_summary_escapes_a_hostile_display_name(telecom):
+    hostile = telecom.model_copy(update={"display_name": "<script>alert(1)</script>"})
     text = executive_summary(hostile)
     assert "<script>" not in text
     assert "&lt;script&gt;" in text
 
 
-def test_without_a_one_off_cost_the_sentence_has_no_clause():
-    telecom = load_profiles()["telecom"]
-    res = build_results(
-        telecom,
-        ["full_automation"],
-        overrides={"implementation_cost": 0.0, "replace_lost_customers": False},
-    )
-    full = res.scenarios["full_automation"]
-    assert full.break_even_conversion_npv == full.break_even_conversion
-    assert 0 < full.break_even_conversion < 1
-    text = executive_summary(res)
-    k = share(full.break_even_conversion)
-    assert f"fewer than {k} of the customers who would consider leaving actually leave each year." in text
-    assert "one-off costs counted" not in text
-
-
-def test_summary_without_draws_does_not_claim_a_chance():
-    telecom = load_profiles()["telecom"]
-    res = build_results(telecom, ["hybrid"], draws=0)
-    text = executive_summary(res)
-    assert "chance of losing money" not in text
-    assert "Monte Carlo" not in text
-    assert res.headline.p_loss is None
+def test_no_draws_no_recommendation():
+    with pytest.raises(Exception, match="at least 1 draw"):
+        build_results(load_profiles()["telecom"], ["hybrid"], draws=0)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cxtradeoff.errors import DataValidationError
 from cxtradeoff.files import atomic_write_json
@@ -28,6 +28,8 @@ from cxtradeoff.files import atomic_write_json
 __all__ = [
     "MANIFEST_SCHEMA_VERSION",
     "RESULTS_SCHEMA_VERSION",
+    "Driver",
+    "FlipPoint",
     "Headline",
     "Manifest",
     "ManifestHeadline",
@@ -40,9 +42,9 @@ __all__ = [
 ]
 
 #: version of the results file's layout; bump it when a field changes meaning or is removed
-RESULTS_SCHEMA_VERSION: int = 1
+RESULTS_SCHEMA_VERSION: int = 2
 #: version of the manifest's layout
-MANIFEST_SCHEMA_VERSION: int = 1
+MANIFEST_SCHEMA_VERSION: int = 2
 
 #: a number that may be undefined (a break-even with a zero divisor, no Monte Carlo run)
 Number = float | None
@@ -55,59 +57,132 @@ class _Contract(BaseModel):
 # --------------------------------------------------------------------------- results
 
 
-class ScenarioResult(_Contract):
-    """One scenario's figures: the model's outputs and, with draws, the Monte Carlo ones.
+Share = Annotated[float, Field(ge=0, le=1)]
 
+
+class ScenarioResult(_Contract):
+    """One scenario: its distribution over the Monte Carlo draws and its base case.
+
+    The distribution (``npv_mean`` .. ``p_best``) is what scenarios are ranked on; the
+    base case (every input at its base value) is reported as such, never used to rank.
     ``break_even_conversion`` is the model contract's annual break-even;
     ``break_even_conversion_npv`` is where NPV over the horizon is 0, one-off costs
-    counted: the one every sentence, table and chart shows.
+    counted: the one every sentence, table and chart shows. The ``_clv`` and
+    ``_replacement`` pairs value a lost customer at its lifetime value and at
+    min(CLV, acquisition cost). ``permitted`` is false when a rule binding the company
+    forbids the scenario (``blocked_by`` names it); such a scenario is shown, never
+    recommended.
     """
 
+    npv_mean: Number = None
     npv_p10: Number = None
     npv_p50: Number = None
     npv_p90: Number = None
-    p_loss: Number = Field(default=None, ge=0, le=1)
+    p_loss: Share | None = None
+    p_best: Share | None = None
     margin_per_customer: float
     clv: float
     value_per_lost_customer: float
     exposure: float
+    failed_ai_exposure: float
     extra_churn: float
     customers_lost_per_year: float
     annual_savings: float
     annual_loyalty_cost: float
+    severance_cost: float
     npv: float
     break_even_churn: Number
     break_even_conversion: Number
     break_even_churn_npv: Number
     break_even_conversion_npv: Number
     rehiring_cost: float
-    p_conversion_below_break_even: Number = Field(ge=0, le=1)
+    p_conversion_below_break_even: Share | None
+    npv_clv: Number
+    npv_replacement: Number
+    break_even_conversion_npv_clv: Number
+    break_even_conversion_npv_replacement: Number
+    permitted: bool = True
+    blocked_by: str | None = None
+
+
+class Driver(_Contract):
+    """An input the answer hangs on: the NPV with the input at its P10 and at its P90."""
+
+    parameter: str
+    low: float
+    high: float
+    npv_low: float
+    npv_high: float
+    swing: float = Field(ge=0)
+
+
+class FlipPoint(_Contract):
+    """Where the recommendation changes as the switching conversion moves.
+
+    ``assumed`` is the prior's mean of the conversion; at ``conversion`` (each year)
+    the call flips to the scenario ``to``, when the true value is ``direction``
+    (``above`` or ``below``) it. None when no conversion in 0..1 changes the call.
+    """
+
+    assumed: Share
+    conversion: Share | None
+    to: str | None
+    direction: Literal["above", "below"] | None
 
 
 class Headline(_Contract):
-    """The figures a report leads with (those of its headline scenario)."""
+    """The figures a report leads with: those of the recommended scenario.
+
+    ``npv_mean``, ``npv_p10``, ``npv_p90``, ``p_loss`` and ``p_best`` are over the
+    Monte Carlo draws; ``npv``, ``annual_savings`` and the break-evens are the base
+    case; ``switch_conversion`` is the assumed conversion (the prior's median) to set
+    against the break-even; ``evppi_switch_conversion`` what measuring it is worth.
+    """
 
     scenario: str
-    annual_savings: float
+    npv_mean: float
+    npv_p10: float
+    npv_p90: float
+    p_loss: Share
+    p_best: Share
     npv: float
+    annual_savings: float
+    customers_lost_per_year: float
     break_even_conversion: Number
     break_even_conversion_npv: Number
-    p_loss: Number = Field(ge=0, le=1)
+    switch_conversion: Share
+    evppi_switch_conversion: float = Field(ge=0)
+    flip: FlipPoint
 
 
 class ResultsFile(_Contract):
-    """``<report>.results.json``: the results of one company's analysis."""
+    """``<report>.results.json``: the results and the decision of one company's analysis."""
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     profile: str
     display_name: str
     currency: str
     horizon_years: int = Field(ge=1)
-    draws: int = Field(ge=0)
+    draws: int = Field(ge=1)
     seed: int = Field(ge=0)
     overrides: dict[str, Any]
     scenarios: dict[str, ScenarioResult] = Field(min_length=1)
+    recommended: str
+    evppi_switch_conversion: float = Field(ge=0)
+    drivers_scenario: str
+    drivers: list[Driver]
     headline: Headline
+
+    @model_validator(mode="after")
+    def _recommended_is_a_permitted_scenario(self) -> ResultsFile:
+        chosen = self.scenarios.get(self.recommended)
+        if chosen is None:
+            raise ValueError(f"recommended scenario {self.recommended!r} is not in scenarios")
+        if not chosen.permitted:
+            raise ValueError(f"recommended scenario {self.recommended!r} is not permitted")
+        if self.headline.scenario != self.recommended:
+            raise ValueError("the headline is not the recommended scenario's")
+        return self
 
 
 # --------------------------------------------------------------------------- manifest
@@ -149,7 +224,7 @@ class ReportEntry(_Contract):
 class Manifest(_Contract):
     """``manifest.json``: the last build of a reports folder."""
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     build_id: str
     built_at: str
     git_commit: str | None = None

@@ -210,3 +210,56 @@ class DeliveryError(EmailError):
 
 class SmtpAuthenticationError(DeliveryError):
     """The SMTP server refused the user name and password."""
+
+
+class SentLogWriteError(SentLogError):
+    """The sent log could not be written (disk full, read-only, not a file); names the file.
+
+    Written before a message goes (its reservation) and after the server answers (its
+    confirmation): when the reservation cannot be written, nothing is sent; when the
+    confirmation cannot, the reservation stays and keeps any later run from sending the
+    message again.
+
+    Attributes
+    ----------
+    path : str
+        The sent log.
+    delivered : bool
+        True when the message had already been handed to the server.
+    """
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, *, path: object, delivered: bool) -> None:
+        super().__init__(message)
+        self.path = str(path)
+        self.delivered = delivered
+
+
+class DeliveryOutcomeUnknownError(DeliveryError):
+    """A message reached the server in full but its answer never came: it may be delivered.
+
+    The server's reply to the end of the message timed out or the connection was lost
+    (or an earlier run was interrupted while waiting for it). Such a message is recorded
+    as ``possibly sent`` in the sent log and never retried blindly; ``--resend`` sends
+    it again.
+
+    Attributes
+    ----------
+    recipients : tuple of str
+        Addresses the message may have reached.
+    message_ids : tuple of str
+        Message-IDs of the messages concerned, to look for in the mailboxes.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        recipients: tuple[str, ...],
+        message_ids: tuple[str, ...],
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, attempts=attempts, transient=False)
+        self.recipients = recipients
+        self.message_ids = message_ids

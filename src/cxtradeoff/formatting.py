@@ -32,6 +32,7 @@ from types import MappingProxyType
 __all__ = [
     "COLOURS",
     "MISSING",
+    "PARAMETER_LABELS",
     "SCENARIO_LABELS",
     "SCENARIO_TITLES",
     "break_even_sentence",
@@ -39,6 +40,7 @@ __all__ = [
     "chance",
     "customers",
     "money",
+    "parameter_label",
     "scenario_colour",
     "scenario_label",
     "scenario_title",
@@ -69,6 +71,37 @@ SCENARIO_TITLES: Mapping[str, str] = MappingProxyType(
     }
 )
 
+#: every model input in words, with its unit: what a reader sees instead of a code name
+PARAMETER_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "customers": "Active customers",
+        "revenue_per_customer": "Revenue per customer a year",
+        "margin": "Contribution margin",
+        "retention_rate": "Customers kept each year (retention)",
+        "discount_rate": "Discount rate",
+        "horizon_years": "Years counted",
+        "contacts_per_customer": "Service contacts per customer a year",
+        "contact_reach": "Customers who contact service in a year",
+        "cost_human_contact": "Cost of a contact handled by a person",
+        "cost_ai_contact": "Cost of a contact handled by AI",
+        "ai_resolution_share": "Contacts AI resolves on its own",
+        "ai_escalation_share": "Contacts AI hands on to a person",
+        "assist_productivity": "Agent time saved by AI assistance",
+        "ai_fixed_cost_per_year": "AI platform running cost a year",
+        "implementation_cost": "One-off build and integration cost",
+        "severance_months": "Severance per agent cut (months of cost)",
+        "consider_switch_share": "Customers who would consider leaving over AI",
+        "switch_conversion": "Of those, share who actually leave each year",
+        "escalation_mitigation": "Risk removed by an easy path to a person",
+        "escalation_penalty": "Extra risk after a failed AI contact (times)",
+        "retention_spend_per_customer": "Retention spend per customer a year",
+        "acquisition_multiplier": "Cost to win a customer / cost to keep one",
+        "replace_lost_customers": "Lost customers valued at replacement cost",
+        "contacts_per_agent_per_year": "Contacts one agent handles a year",
+        "rehiring_cost_per_agent": "Cost to rehire one agent",
+    }
+)
+
 #: colours by meaning, so a scenario or a status has the same colour in every chart
 COLOURS: Mapping[str, str] = MappingProxyType(
     {
@@ -82,6 +115,7 @@ COLOURS: Mapping[str, str] = MappingProxyType(
         "verified": "#1b7837",
         "wording differs": "#7fbc41",
         "number differs": "#e08214",
+        "secondary only": "#80cdc1",
         "unverified": "#b2182b",
         "qualitative": "#7f7f7f",
     }
@@ -110,6 +144,8 @@ def money(value: float | None, currency: str, *, compact: bool = False) -> str:
     ('EUR 2.18 million', 'EUR 1.2 billion', 'n/a')
     >>> money(-3_500_000, "USD", compact=True), money(950, "EUR", compact=True)
     ('-USD 3.5M', 'EUR 950')
+    >>> money(739_548, "EUR"), money(12_345, "EUR")
+    ('EUR 740,000', 'EUR 12,300')
     """
     if value is None or not _defined(value):
         return MISSING
@@ -125,8 +161,8 @@ def money(value: float | None, currency: str, *, compact: bool = False) -> str:
             return f"{sign}{currency} {size / divisor:.3g}{suffix}"
     if compact:
         return f"{sign}{currency} {size:.3g}"
-    rounded = round(size)
-    return f"{sign if rounded else ''}{currency} {rounded:,}"
+    rounded = round(size) if size < 1000 else round(size, 2 - math.floor(math.log10(size)))
+    return f"{sign if rounded else ''}{currency} {int(rounded):,}"
 
 
 def share(value: float | None, *, digits: int = 1) -> str:
@@ -242,6 +278,15 @@ def verdict(npv: float | None) -> str:
     return "pays" if npv is not None and _defined(npv) and npv > 0 else "does not pay"
 
 
+def parameter_label(name: str) -> str:
+    """A model input in words (the code name appears only in an analysts' appendix).
+
+    >>> parameter_label("switch_conversion")
+    'Of those, share who actually leave each year'
+    """
+    return PARAMETER_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
 def scenario_label(name: str) -> str:
     """A scenario in a sentence; an unknown name is shown as given."""
     return SCENARIO_LABELS.get(name, name.replace("_", " "))
@@ -255,3 +300,98 @@ def scenario_title(name: str) -> str:
 def scenario_colour(name: str) -> str:
     """The colour of a scenario (or a meaning such as ``savings``) in every chart."""
     return COLOURS.get(name, COLOURS["net"])
+
+
+def decision_title(display_name: str, recommended: str) -> str:
+    """A title that states the decision, for a brief or an email subject.
+
+    >>> decision_title("Telecom operator", "hybrid")
+    'Telecom operator: AI that assists agents, a person one step away'
+    >>> decision_title("Retail bank", "status_quo")
+    'Retail bank: keep service with people, no AI for now'
+    """
+    return f"{display_name}: {DECISION_WORDS.get(recommended, scenario_title(recommended))}"
+
+
+#: the recommendation as a decision, in a title
+DECISION_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        "status_quo": "keep service with people, no AI for now",
+        "hybrid": "AI that assists agents, a person one step away",
+        "full_automation": "automate service fully with AI",
+        "reversal": "automate for a year, then bring people back",
+    }
+)
+
+
+def decision_sentence(
+    recommended: str,
+    *,
+    npv_mean: float,
+    p_loss: float,
+    currency: str,
+    years: int,
+    contender: str | None = None,
+    contender_npv_mean: float | None = None,
+    contender_p_loss: float | None = None,
+) -> str:
+    """The recommendation in one sentence: what to do, what it is expected to give, the risk.
+
+    With the status quo recommended, ``contender`` (the AI scenario closest to paying)
+    says what was turned down and why.
+
+    >>> decision_sentence("hybrid", npv_mean=40.35e6, p_loss=0.098, currency="EUR", years=3)
+    'Recommended: the hybrid set-up (AI assists, a human one step away), with an expected net present value of EUR 40.4 million over 3 years and a 10% chance of losing money.'
+    """
+    if recommended == "status_quo" and contender is not None:
+        return (
+            f"Recommended: {scenario_label(recommended)}. Every AI scenario loses money on "
+            f"average once lost customers are counted; the closest, {scenario_title(contender).lower()}, "
+            f"has an expected net present value of {money(contender_npv_mean, currency)} over "
+            f"{years} years and a {chance(contender_p_loss)} chance of losing money."
+        )
+    return (
+        f"Recommended: {scenario_label(recommended)}, with an expected net present value of "
+        f"{money(npv_mean, currency)} over {years} years and a {chance(p_loss)} chance of "
+        "losing money."
+    )
+
+
+def flip_sentence(
+    *, assumed: float, conversion: float | None, to: str | None, direction: str | None
+) -> str:
+    """The assumption the call hangs on, and the value at which it flips ("each year").
+
+    >>> flip_sentence(assumed=0.08, conversion=0.207, to="status_quo", direction="above")
+    'It assumes that 8.0% of the customers who would consider leaving over AI actually leave each year (a prior: no study measures it); if more than 20.7% leave each year, the status quo (no AI) becomes the better choice.'
+    """
+    head = (
+        f"It assumes that {share(assumed)} of the customers who would consider leaving over "
+        "AI actually leave each year (a prior: no study measures it)"
+    )
+    if conversion is None or to is None:
+        return f"{head}; no value of that share between 0 and 100% changes the call."
+    side = "more" if direction == "above" else "fewer"
+    return (
+        f"{head}; if {side} than {share(conversion)} leave each year, {scenario_label(to)} "
+        "becomes the better choice."
+    )
+
+
+def evppi_sentence(value: float, currency: str) -> str:
+    """What measuring the switching conversion exactly would be worth (EVPPI).
+
+    >>> evppi_sentence(3.33e6, "EUR")
+    'Measuring that share exactly, for instance with a pilot, would be worth up to EUR 3.33 million (the expected value of perfect information).'
+    >>> evppi_sentence(0.0, "EUR")[:60]
+    'Measuring that share would not change the call: its expected'
+    """
+    if value <= 0:
+        return (
+            "Measuring that share would not change the call: its expected value of perfect "
+            "information is 0."
+        )
+    return (
+        f"Measuring that share exactly, for instance with a pilot, would be worth up to "
+        f"{money(value, currency)} (the expected value of perfect information)."
+    )

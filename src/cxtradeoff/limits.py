@@ -4,15 +4,16 @@
 check against these constants (:func:`draws_problem`), so that a run that would exhaust
 memory or say nothing useful is refused by name before any work starts.
 
->>> draws_problem(20_000) is None, draws_problem(0) is None
-(True, True)
+>>> draws_problem(20_000) is None, draws_problem(0) is None, draws_problem(0, allow_none=False)
+(True, True, 'draws = 0 is out of range: expected a whole number from 1,000 to 1,000,000')
 >>> draws_problem(100_000_000)
 'draws = 100000000 is out of range: expected 0 (no Monte Carlo) or a whole number from 1,000 to 1,000,000'
 """
 
 from __future__ import annotations
 
-#: Monte Carlo draws of one run: 0 (none, where a caller allows it) or this range. Below
+#: Monte Carlo draws of one run: this range, or 0 (none) where a caller allows it (one
+#: scenario of ``analyse``; a report decides on the distribution and needs draws). Below
 #: 1,000 the P10/P90 and the chance of a loss move by several points from seed to seed;
 #: above 1,000,000 one scenario's draws take gigabytes of memory.
 DRAWS_NONE: int = 0

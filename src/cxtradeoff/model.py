@@ -1,19 +1,18 @@
-"""The savings-versus-loyalty model: parameters, equations and scenarios.
+"""The savings-versus-loyalty model (contract version 2): parameters, equations, scenarios.
 
 The parameter names are those of the model contract (``docs/model.md``): profiles,
 notebooks, the command line (``--set name=value``) and the JSON output all use them.
 
 Every equation is a pure function that takes scalars (the base case) or numpy arrays
 of Monte Carlo draws (broadcast together) and returns the same shape. :func:`compute`
-chains them for one scenario phase; :func:`compute_phases` adds the reversal extension
+chains them for one scenario phase; :func:`compute_phases` adds the reversal scenario
 (full automation in year 1, hybrid afterwards, with a one-off rehiring cost).
 
 Example
 -------
 >>> params = parameters_from_mapping(WORKED_CHECK)
->>> round(float(evaluate(params, "full_automation",
-...     overrides={"ai_escalation_share": 0.0, "escalation_mitigation": 0.0}).npv), 2)
-2175000.75
+>>> round(float(evaluate(params, "full_automation", overrides=WORKED_CHECK_OVERRIDES).npv), 2)
+-8785643.84
 """
 
 from __future__ import annotations
@@ -69,7 +68,7 @@ class Parameters(BaseModel):
     discount_rate: float = Field(ge=0, le=1, description="d: annual discount rate")
     horizon_years: int = Field(ge=1, le=30, description="T: years in the net present value")
     contacts_per_customer: float = Field(
-        ge=0, description="c: service contacts per customer per year"
+        ge=0, description="c: service contacts per customer per year (at least p)"
     )
     contact_reach: float = Field(
         ge=0, le=1, description="p: share of customers who contact service in a year"
@@ -88,22 +87,38 @@ class Parameters(BaseModel):
         ge=0, le=1, description="pi: cost saved on human contacts by AI assistance"
     )
     ai_fixed_cost_per_year: float = Field(ge=0, description="O: AI platform running cost")
-    implementation_cost: float = Field(ge=0, description="F: one-off cost at year 0")
+    implementation_cost: float = Field(
+        ge=0, description="F: one-off build and integration cost at year 0 (no severance)"
+    )
+    severance_months: float = Field(
+        default=0.0,
+        ge=0,
+        le=36,
+        description="sigma: months of an agent's loaded cost paid per agent removed",
+    )
     consider_switch_share: float = Field(
         ge=0, le=1, description="w: share of exposed customers who would consider switching"
     )
     switch_conversion: float = Field(
-        ge=0, le=1, description="k: share of those who actually leave (a prior)"
+        ge=0, le=1, description="k: share of those who actually leave each year (a prior)"
     )
     escalation_mitigation: float = Field(
         ge=0, le=1, description="h: share of the risk removed by an easy path to a human"
     )
+    escalation_penalty: float = Field(
+        default=1.0,
+        ge=1,
+        le=5,
+        description=(
+            "e: risk of a customer whose AI contact failed, relative to one resolved by AI"
+        ),
+    )
     retention_spend_per_customer: float = Field(
-        ge=0, description="s_r: annual spend to retain one customer"
+        ge=0, description="s_r: annual spend to retain one customer (below g * R)"
     )
     acquisition_multiplier: float = Field(ge=1, description="M: acquisition cost / retention cost")
     replace_lost_customers: bool = Field(
-        description="true: a lost customer is replaced at acquisition cost"
+        default=False, description="true: a lost customer is valued at min(CLV, CAC)"
     )
     # --- extension (reversal scenario only; off everywhere else) -------------------
     contacts_per_agent_per_year: float = Field(
@@ -121,14 +136,10 @@ class Parameters(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _shares_fit(self) -> Parameters:
-        total = self.ai_resolution_share + self.ai_escalation_share
-        if total > 1 + SHARE_SUM_TOLERANCE:
-            raise ValueError(
-                f"ai_resolution_share + ai_escalation_share = {self.ai_resolution_share!r} + "
-                f"{self.ai_escalation_share!r} = {total!r}; allowed: at most 1 (a contact is "
-                "resolved by AI, escalated, or handled by a human from the start)"
-            )
+    def _cross_checks(self) -> Parameters:
+        problems = cross_check_problems(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def updated(self, changes: Mapping[str, Any]) -> Parameters:
@@ -146,11 +157,19 @@ MODEL_INPUTS: tuple[str, ...] = tuple(
     for name in Parameters.model_fields
     if name not in ("contacts_per_agent_per_year", "rehiring_cost_per_agent")
 )
+#: MODEL.md inputs with a default that keeps a profile's meaning (a profile may omit them)
+DEFAULTED_INPUTS: tuple[str, ...] = (
+    "severance_months",
+    "escalation_penalty",
+    "replace_lost_customers",
+)
+#: MODEL.md inputs every profile must state
+REQUIRED_INPUTS: tuple[str, ...] = tuple(n for n in MODEL_INPUTS if n not in DEFAULTED_INPUTS)
 #: names of the parameters this project adds (each off unless its scenario uses it)
 EXTENSION_INPUTS: tuple[str, ...] = ("contacts_per_agent_per_year", "rehiring_cost_per_agent")
 PARAMETER_NAMES: tuple[str, ...] = tuple(Parameters.model_fields)
 
-#: the worked check of the model contract (full automation with q = 0 and h = 0 on top)
+#: the company of the contract's worked check (version 2)
 WORKED_CHECK: Mapping[str, Any] = MappingProxyType(
     {
         "customers": 1_000_000,
@@ -164,18 +183,85 @@ WORKED_CHECK: Mapping[str, Any] = MappingProxyType(
         "cost_human_contact": 6.0,
         "cost_ai_contact": 0.8,
         "ai_resolution_share": 0.6,
-        "ai_escalation_share": 0.0,
+        "ai_escalation_share": 0.1,
         "assist_productivity": 0.0,
         "ai_fixed_cost_per_year": 500_000.0,
         "implementation_cost": 0.0,
+        "severance_months": 3.0,
         "consider_switch_share": 0.53,
         "switch_conversion": 0.05,
         "escalation_mitigation": 0.0,
+        "escalation_penalty": 1.5,
         "retention_spend_per_customer": 20.0,
         "acquisition_multiplier": 5.0,
         "replace_lost_customers": False,
     }
 )
+#: the worked check is the ``full_automation`` scenario with h = 0 (the scenario has 0.15)
+WORKED_CHECK_OVERRIDES: Mapping[str, Any] = MappingProxyType({"escalation_mitigation": 0.0})
+
+
+def _finite_number(value: Any) -> float | None:
+    """A finite int or float as float; anything else (bool, text, None, NaN) as None."""
+    value = _plain(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def cross_check_problems(values: Mapping[str, Any]) -> list[str]:
+    """The checks that tie parameters together, each problem in words.
+
+    A check is skipped when one of its parameters is missing or not a finite number
+    (that parameter's own problem is reported instead), so every problem can be
+    named at once.
+
+    Checks: ``ai_resolution_share + ai_escalation_share <= 1``,
+    ``contacts_per_customer >= contact_reach``,
+    ``retention_spend_per_customer < margin * revenue_per_customer`` and
+    ``escalation_penalty * switch_conversion <= 1``.
+
+    Examples
+    --------
+    >>> cross_check_problems({"contacts_per_customer": 0.2, "contact_reach": 0.5})
+    ['contacts_per_customer = 0.2 is below contact_reach = 0.5; allowed: contacts_per_customer >= contact_reach (a customer who contacts service makes at least one contact)']
+    """
+    v = {name: _finite_number(values.get(name)) for name in PARAMETER_NAMES}
+    problems: list[str] = []
+    a, q = v["ai_resolution_share"], v["ai_escalation_share"]
+    if a is not None and q is not None and a + q > 1 + SHARE_SUM_TOLERANCE:
+        problems.append(
+            f"ai_resolution_share + ai_escalation_share = {a!r} + {q!r} = {a + q!r}; "
+            "allowed: at most 1 (a contact is resolved by AI, escalated, or handled by a "
+            "human from the start)"
+        )
+    c, p = v["contacts_per_customer"], v["contact_reach"]
+    if c is not None and p is not None and c < p * (1 - SHARE_SUM_TOLERANCE):
+        problems.append(
+            f"contacts_per_customer = {c!r} is below contact_reach = {p!r}; allowed: "
+            "contacts_per_customer >= contact_reach (a customer who contacts service makes "
+            "at least one contact)"
+        )
+    s_r, g, revenue = (
+        v["retention_spend_per_customer"],
+        v["margin"],
+        v["revenue_per_customer"],
+    )
+    if s_r is not None and g is not None and revenue is not None and s_r >= g * revenue:
+        problems.append(
+            f"retention_spend_per_customer = {s_r!r} is not below margin * "
+            f"revenue_per_customer = {g!r} * {revenue!r} = {g * revenue!r}; allowed: below "
+            "the margin per customer (else a customer is worth nothing or less)"
+        )
+    e, k = v["escalation_penalty"], v["switch_conversion"]
+    if e is not None and k is not None and e * k > 1 + SHARE_SUM_TOLERANCE:
+        problems.append(
+            f"escalation_penalty * switch_conversion = {e!r} * {k!r} = {e * k!r}; allowed: "
+            "at most 1 (the share of customers whose AI contact failed who leave cannot "
+            "exceed 1)"
+        )
+    return problems
 
 
 def parameter_kind(name: str) -> type:
@@ -247,7 +333,7 @@ def _describe_error(error: Mapping[str, Any]) -> str:
     loc = error.get("loc") or ()
     if error.get("type") == "extra_forbidden" and loc:
         return _unknown_message(str(loc[0]))
-    if not loc:  # the model validator (a + q <= 1)
+    if not loc:  # the model validator (the cross-checks)
         message = str(error.get("msg", ""))
         return message.removeprefix("Value error, ")
     name = str(loc[0])
@@ -262,9 +348,10 @@ def parameters_from_mapping(values: Mapping[str, Any]) -> Parameters:
     Parameters
     ----------
     values
-        Every MODEL.md input (extensions optional). Values must already have the
-        parameter's type: ``int`` for counts, ``int`` or ``float`` for numbers,
-        ``bool`` for flags (use :func:`parse_value` for text).
+        Every MODEL.md input (those of :data:`DEFAULTED_INPUTS` and the extensions
+        optional). Values must already have the parameter's type: ``int`` for counts,
+        ``int`` or ``float`` for numbers, ``bool`` for flags (use :func:`parse_value`
+        for text).
 
     Returns
     -------
@@ -274,12 +361,24 @@ def parameters_from_mapping(values: Mapping[str, Any]) -> Parameters:
     ------
     ParameterError
         Naming every unknown parameter (with the closest valid names), every value of
-        the wrong type or out of range (with the allowed range), and a + q > 1.
+        the wrong type or out of range (with the allowed range), and every failed
+        cross-check (:func:`cross_check_problems`), all at once.
     """
+    plain = {k: _plain(v) for k, v in values.items()}
     try:
-        return Parameters.model_validate({k: _plain(v) for k, v in values.items()})
+        return Parameters.model_validate(plain)
     except ValidationError as exc:
-        problems = [_describe_error(e) for e in exc.errors()]
+        errors = exc.errors()
+        problems = [_describe_error(e) for e in errors]
+        if all(e.get("loc") for e in errors):  # field errors stopped the cross-checks
+            bad = {str(e["loc"][0]) for e in errors}
+            defaults = {
+                name: info.default
+                for name, info in Parameters.model_fields.items()
+                if not info.is_required()
+            }
+            good = {k: v for k, v in {**defaults, **plain}.items() if k not in bad}
+            problems += cross_check_problems(good)
         raise ParameterError("invalid parameters: " + "; ".join(problems)) from None
 
 
@@ -341,14 +440,24 @@ def parse_value(name: str, text: str) -> int | float | bool | None:
     return number
 
 
-def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
+def parse_assignments(items: Sequence[str], *, base: Parameters | None = None) -> dict[str, Any]:
     """Parse ``["name=value", ...]`` (the command line's ``--set``) into typed values.
+
+    Parameters
+    ----------
+    items
+        ``name=value`` texts.
+    base
+        The parameters the values will override; when given, the cross-checks
+        (:func:`cross_check_problems`) run on the result too, so that a value out of
+        range and, say, e * k > 1 are named in the same message.
 
     Raises
     ------
     ParameterError
         If an item has no ``=``, names an unknown parameter or has a value of the
-        wrong type or out of range; every problem is reported at once.
+        wrong type or out of range, or (with ``base``) a cross-check fails; every
+        problem is reported at once.
     """
     out: dict[str, Any] = {}
     problems: list[str] = []
@@ -363,6 +472,10 @@ def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
             out[name] = value if value is None else validate_value(name, value)
         except ParameterError as exc:
             problems.append(str(exc))
+    if base is not None:
+        bad = {item.partition("=")[0].strip() for item in items} - set(out)
+        merged = {k: v for k, v in {**base.model_dump(), **out}.items() if k not in bad}
+        problems += cross_check_problems(merged)
     if problems:
         raise ParameterError("; ".join(problems))
     return out
@@ -388,12 +501,17 @@ def margin_per_customer(margin: Value, revenue_per_customer: Value) -> Value:
 
 
 def customer_lifetime_value(
-    margin_per_customer: Value, retention_rate: Value, discount_rate: Value
+    margin_per_customer: Value,
+    retention_rate: Value,
+    discount_rate: Value,
+    retention_spend_per_customer: Value = 0.0,
 ) -> Value:
-    """CLV = m * r / (1 + d - r); the divisor is > 0 because r < 1 and d >= 0."""
-    return np.multiply(margin_per_customer, retention_rate) / (
-        np.add(1.0, discount_rate) - retention_rate
-    )
+    """CLV = (m - s_r) * r / (1 + d - r): lifetime margin net of retention spend.
+
+    The divisor is > 0 because r < 1 and d >= 0.
+    """
+    net = np.subtract(margin_per_customer, retention_spend_per_customer)
+    return np.multiply(net, retention_rate) / (np.add(1.0, discount_rate) - retention_rate)
 
 
 def acquisition_cost(acquisition_multiplier: Value, retention_spend_per_customer: Value) -> Value:
@@ -403,26 +521,86 @@ def acquisition_cost(acquisition_multiplier: Value, retention_spend_per_customer
 
 def value_per_lost_customer(clv: Value, cac: Value, replace_lost_customers: Value) -> Value:
     """V = min(CLV, CAC) if lost customers are replaced, else CLV."""
+    if isinstance(replace_lost_customers, bool | np.bool_):  # the usual case: no array work
+        return np.minimum(clv, cac) if replace_lost_customers else clv
     return np.where(replace_lost_customers, np.minimum(clv, cac), clv)[()]
 
 
-def exposure(contact_reach: Value, ai_resolution_share: Value, ai_escalation_share: Value) -> Value:
-    """x = p * (a + q): share of customers who meet the AI in a year."""
-    return np.multiply(contact_reach, np.add(ai_resolution_share, ai_escalation_share))
+def _reach_power(contact_reach: Value, contacts_per_customer: Value, share: Value) -> Value:
+    """p * (1 - (1 - share)^n) with n = c / p; 0 where p = 0.
+
+    A tiny p makes n overflow to infinity; (1 - share)^inf is then 0 (or 1 where the
+    share is 0), the right limit, so the overflow is not an error.
+    """
+    p = np.asarray(contact_reach, dtype=float)
+    stay = np.maximum(np.subtract(1.0, share), 0.0)  # 1 - a - q may round to -1e-17
+    with np.errstate(over="ignore"):
+        if p.ndim == 0:  # the usual case: one reach for every draw
+            if float(p) <= 0.0:
+                return np.zeros_like(np.multiply(stay, contacts_per_customer), dtype=float)[()]
+            n = np.divide(contacts_per_customer, float(p))
+            return float(p) * (1.0 - np.power(stay, n))
+        positive = p > 0
+        n = np.divide(contacts_per_customer, np.where(positive, p, 1.0))
+        return np.where(positive, p * (1.0 - np.power(stay, n)), 0.0)[()]
+
+
+def exposure(
+    contact_reach: Value,
+    contacts_per_customer: Value,
+    ai_resolution_share: Value,
+    ai_escalation_share: Value,
+) -> Value:
+    """x = p * (1 - (1 - a - q)^n), n = c / p: share of all customers who meet the AI.
+
+    A contacting customer makes n contacts a year; each reaches the AI (resolved or
+    escalated) with probability a + q, so the customer meets it at least once with
+    probability 1 - (1 - a - q)^n. 0 where p = 0.
+    """
+    return _reach_power(
+        contact_reach,
+        contacts_per_customer,
+        np.add(ai_resolution_share, ai_escalation_share),
+    )
+
+
+def failed_ai_exposure(
+    contact_reach: Value, contacts_per_customer: Value, ai_escalation_share: Value
+) -> Value:
+    """x_f = p * (1 - (1 - q)^n): share of all customers who meet an AI that hands them on."""
+    return _reach_power(contact_reach, contacts_per_customer, ai_escalation_share)
+
+
+def risk_factor(
+    exposure: Value,
+    failed_ai_exposure: Value,
+    consider_switch_share: Value,
+    escalation_mitigation: Value,
+    escalation_penalty: Value,
+) -> Value:
+    """z = w * (1 - h) * (x + (e - 1) * x_f): extra churn per unit of conversion k."""
+    weighted = np.add(exposure, np.subtract(escalation_penalty, 1.0) * failed_ai_exposure)
+    return np.multiply(consider_switch_share, np.subtract(1.0, escalation_mitigation)) * weighted
 
 
 def extra_churn(
     exposure: Value,
+    failed_ai_exposure: Value,
     consider_switch_share: Value,
     switch_conversion: Value,
     escalation_mitigation: Value,
+    escalation_penalty: Value,
 ) -> Value:
-    """delta = x * w * k * (1 - h): extra annual churn as a share of all customers."""
-    return (
-        np.multiply(exposure, consider_switch_share)
-        * switch_conversion
-        * np.subtract(1.0, escalation_mitigation)
-    )
+    """delta = z * k: extra annual churn as a share of all customers.
+
+    Written as w (1 - h) (k x + (min(e k, 1) - k) x_f): customers whose AI contact
+    failed leave at e * k, capped at 1 for a draw where e * k > 1 (validated
+    parameters have e * k <= 1, where this is exactly z * k).
+    """
+    k = switch_conversion
+    failed = np.minimum(np.multiply(escalation_penalty, k), 1.0)
+    weighted = np.multiply(k, exposure) + np.subtract(failed, k) * failed_ai_exposure
+    return np.multiply(consider_switch_share, np.subtract(1.0, escalation_mitigation)) * weighted
 
 
 def customers_lost_per_year(customers: Value, extra_churn: Value) -> Value:
@@ -450,6 +628,26 @@ def annual_savings(
     return np.multiply(customers, contacts_per_customer) * per_contact - ai_fixed_cost_per_year
 
 
+def human_cost_removed(
+    customers: Value,
+    contacts_per_customer: Value,
+    cost_human_contact: Value,
+    ai_resolution_share: Value,
+    assist_productivity: Value,
+) -> Value:
+    """H = N * c * C_h * (a + (1 - a) * pi): annual cost of the human work AI removes."""
+    share = np.add(
+        ai_resolution_share,
+        np.subtract(1.0, ai_resolution_share) * np.asarray(assist_productivity),
+    )
+    return np.multiply(customers, contacts_per_customer) * np.multiply(cost_human_contact, share)
+
+
+def severance_cost(human_cost_removed: Value, severance_months: Value) -> Value:
+    """severance_cost = H * sigma / 12: paid once, at year 0, for the agents removed."""
+    return np.multiply(human_cost_removed, severance_months) / 12.0
+
+
 def annual_loyalty_cost(
     customers: Value, extra_churn: Value, value_per_lost_customer: Value
 ) -> Value:
@@ -471,14 +669,13 @@ def annuity_factor(discount_rate: Value, horizon_years: int) -> Value:
 def net_present_value(
     annual_savings: Value,
     annual_loyalty_cost: Value,
-    implementation_cost: Value,
+    one_off_cost: Value,
     discount_rate: Value,
     horizon_years: int,
 ) -> Value:
-    """NPV = -F + sum over t = 1..T of (S - L) / (1 + d)^t."""
+    """NPV = -(F + severance_cost) + (S - L) * A; ``one_off_cost`` is F + severance_cost."""
     net = np.subtract(annual_savings, annual_loyalty_cost)
-    total = sum(net * f for f in discount_factors(discount_rate, horizon_years))
-    return np.subtract(total, implementation_cost)
+    return net * annuity_factor(discount_rate, horizon_years) - one_off_cost
 
 
 def break_even_churn(
@@ -489,8 +686,8 @@ def break_even_churn(
     """delta* = S / (N * V): the contract's (annual) break-even extra churn.
 
     The extra churn at which a year's loyalty cost equals a year's savings. It leaves
-    out the one-off implementation cost F (see :func:`break_even_churn_npv`). NaN
-    where N * V = 0. Negative: automation never pays, even with no lost customers.
+    out the one-off costs (see :func:`break_even_churn_npv`). NaN where N * V = 0.
+    Negative: automation never pays, even with no lost customers.
     """
     return _safe_divide(annual_savings, np.multiply(customers, value_per_lost_customer))
 
@@ -499,37 +696,38 @@ def break_even_churn_npv(
     annual_savings: Value,
     customers: Value,
     value_per_lost_customer: Value,
-    implementation_cost: Value,
+    one_off_cost: Value,
     discount_rate: Value,
     horizon_years: int,
 ) -> Value:
-    """delta*_npv = (S - F / A) / (N * V): the extra churn at which NPV = 0.
+    """delta*_npv = (S - (F + severance_cost) / A) / (N * V): extra churn where NPV = 0.
 
-    The project's extension of the contract's :func:`break_even_churn`: the one-off
-    cost F is spread over the horizon by the annuity factor A, so NPV is exactly 0 at
-    this churn (with F > 0 the contract's delta* leaves NPV = -F). With F = 0 the two
-    are equal. NaN where N * V = 0.
+    The one-off costs are spread over the horizon by the annuity factor A. With no
+    one-off cost it equals :func:`break_even_churn`. NaN where N * V = 0.
     """
     recurring = np.subtract(
         annual_savings,
-        np.divide(implementation_cost, annuity_factor(discount_rate, horizon_years)),
+        np.divide(one_off_cost, annuity_factor(discount_rate, horizon_years)),
     )
     return _safe_divide(recurring, np.multiply(customers, value_per_lost_customer))
 
 
-def break_even_conversion(
-    break_even_churn: Value,
-    exposure: Value,
-    consider_switch_share: Value,
-    escalation_mitigation: Value,
-) -> Value:
-    """k* = delta* / (x * w * (1 - h)); NaN where the divisor is 0.
+def break_even_conversion(break_even_churn: Value, risk_factor: Value) -> Value:
+    """k* = delta* / z; NaN where z = 0.
 
-    Given the contract's delta* it is the contract's k*; given delta*_npv it is the
-    conversion at which NPV = 0.
+    Given the contract's delta* it is the contract's k*; given delta*_npv it is
+    k*_npv = (S - (F + severance_cost) / A) / (N * V * z), the conversion where NPV = 0
+    (exact while e * k*_npv <= 1; beyond, the cap of e * k at 1 bends the line).
     """
-    divisor = np.multiply(exposure, consider_switch_share) * np.subtract(1.0, escalation_mitigation)
-    return _safe_divide(break_even_churn, divisor)
+    return _safe_divide(break_even_churn, risk_factor)
+
+
+def human_workload(ai_resolution_share: Value, assist_productivity: Value) -> Value:
+    """u = (1 - a) * (1 - pi): agent effort per contact, as a share of a human-only contact.
+
+    The human cost removed is H = N * c * C_h * (1 - u).
+    """
+    return np.subtract(1.0, ai_resolution_share) * np.subtract(1.0, assist_productivity)
 
 
 def agents_to_rehire(
@@ -539,18 +737,9 @@ def agents_to_rehire(
     human_workload_after: Value,
     contacts_per_agent_per_year: Value,
 ) -> Value:
-    """Agents to hire back: N * c * max(0, u_after - u_before) / contacts per agent.
-
-    ``u = (1 - a) * (1 - pi)`` is the human workload per contact (contacts a human
-    handles, less what assistance saves).
-    """
+    """Agents to hire back: N * c * max(0, u_after - u_before) / contacts per agent."""
     extra = np.maximum(np.subtract(human_workload_after, human_workload_before), 0.0)
     return np.multiply(customers, contacts_per_customer) * extra / contacts_per_agent_per_year
-
-
-def human_workload(ai_resolution_share: Value, assist_productivity: Value) -> Value:
-    """u = (1 - a) * (1 - pi): agent effort per contact, as a share of a human-only contact."""
-    return np.subtract(1.0, ai_resolution_share) * np.subtract(1.0, assist_productivity)
 
 
 def rehiring_cost_per_agent(
@@ -574,24 +763,28 @@ class ModelResult:
     """Outputs of the model for one scenario: scalars, or arrays of draws.
 
     For the reversal scenario the per-year figures (exposure .. annual_loyalty_cost)
-    are averages over the horizon and ``rehiring_cost`` is the one-off cost paid at
-    the start of year 2 (0 in every other scenario). Break-even values are NaN
-    where undefined (divisor 0).
+    are averages over the horizon, ``severance_cost`` is what is paid for cutting
+    agents (at year 0, and at the start of year 2 if the second phase cuts more)
+    and ``rehiring_cost`` the one-off cost paid at the start of year 2 (0 in every
+    other scenario). Break-even values are NaN where undefined (divisor 0).
 
     ``break_even_churn`` and ``break_even_conversion`` are the contract's (annual)
     break-even: a year's savings equal a year's loyalty cost. The ``_npv`` pair is
-    the project's extension: where NPV over the horizon is exactly 0, the one-off
-    costs counted. With no one-off cost (F = 0, no reversal) the pairs are equal.
+    where NPV over the horizon is exactly 0, the one-off costs counted; the contract
+    defines k*_npv, and ``break_even_churn_npv`` is the extra churn there. With no
+    one-off cost the pairs are equal.
     """
 
     margin_per_customer: Value
     clv: Value
     value_per_lost_customer: Value
     exposure: Value
+    failed_ai_exposure: Value
     extra_churn: Value
     customers_lost_per_year: Value
     annual_savings: Value
     annual_loyalty_cost: Value
+    severance_cost: Value
     npv: Value
     break_even_churn: Value
     break_even_conversion: Value
@@ -618,30 +811,68 @@ class ModelResult:
 
 
 RESULT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ModelResult))
+#: the JSON output names the contract lists (the other result fields are this project's)
+CONTRACT_OUTPUTS: tuple[str, ...] = (
+    "margin_per_customer",
+    "clv",
+    "value_per_lost_customer",
+    "exposure",
+    "failed_ai_exposure",
+    "extra_churn",
+    "customers_lost_per_year",
+    "annual_savings",
+    "annual_loyalty_cost",
+    "severance_cost",
+    "npv",
+    "break_even_churn",
+    "break_even_conversion",
+    "break_even_conversion_npv",
+)
 
 
-def compute(inputs: Mapping[str, Any]) -> ModelResult:
-    """Chain the base equations for one phase.
+@dataclass(frozen=True)
+class _Phase:
+    """Intermediate figures of one phase that the reversal also needs."""
 
-    Parameters
-    ----------
-    inputs
-        ``name -> value`` for every MODEL.md input; values may be scalars or arrays
-        that broadcast together (``horizon_years`` must be a scalar integer).
+    result: ModelResult
+    risk_factor: Value
+    human_workload: Value
 
-    Returns
-    -------
-    ModelResult
-    """
+
+def _compute_phase(inputs: Mapping[str, Any], *, break_evens: bool = True) -> _Phase:
+    """One phase's figures; ``break_evens=False`` (the Monte Carlo's NPV-only path)
+    leaves the break-even fields NaN instead of computing them for every draw."""
     p = inputs
     T = int(p["horizon_years"])
     m = margin_per_customer(p["margin"], p["revenue_per_customer"])
-    clv = customer_lifetime_value(m, p["retention_rate"], p["discount_rate"])
+    clv = customer_lifetime_value(
+        m, p["retention_rate"], p["discount_rate"], p["retention_spend_per_customer"]
+    )
     cac = acquisition_cost(p["acquisition_multiplier"], p["retention_spend_per_customer"])
     v = value_per_lost_customer(clv, cac, p["replace_lost_customers"])
-    x = exposure(p["contact_reach"], p["ai_resolution_share"], p["ai_escalation_share"])
+    x = exposure(
+        p["contact_reach"],
+        p["contacts_per_customer"],
+        p["ai_resolution_share"],
+        p["ai_escalation_share"],
+    )
+    x_f = failed_ai_exposure(
+        p["contact_reach"], p["contacts_per_customer"], p["ai_escalation_share"]
+    )
+    z = risk_factor(
+        x,
+        x_f,
+        p["consider_switch_share"],
+        p["escalation_mitigation"],
+        p["escalation_penalty"],
+    )
     delta = extra_churn(
-        x, p["consider_switch_share"], p["switch_conversion"], p["escalation_mitigation"]
+        x,
+        x_f,
+        p["consider_switch_share"],
+        p["switch_conversion"],
+        p["escalation_mitigation"],
+        p["escalation_penalty"],
     )
     lost = customers_lost_per_year(p["customers"], delta)
     s = annual_savings(
@@ -654,60 +885,101 @@ def compute(inputs: Mapping[str, Any]) -> ModelResult:
         p["assist_productivity"],
         p["ai_fixed_cost_per_year"],
     )
+    removed = human_cost_removed(
+        p["customers"],
+        p["contacts_per_customer"],
+        p["cost_human_contact"],
+        p["ai_resolution_share"],
+        p["assist_productivity"],
+    )
+    severance = severance_cost(removed, p["severance_months"])
+    one_off = np.add(p["implementation_cost"], severance)
     loss = annual_loyalty_cost(p["customers"], delta, v)
-    npv = net_present_value(s, loss, p["implementation_cost"], p["discount_rate"], T)
-    d_star = break_even_churn(s, p["customers"], v)
-    k_star = break_even_conversion(
-        d_star, x, p["consider_switch_share"], p["escalation_mitigation"]
-    )
-    d_star_npv = break_even_churn_npv(
-        s, p["customers"], v, p["implementation_cost"], p["discount_rate"], T
-    )
-    k_star_npv = break_even_conversion(
-        d_star_npv, x, p["consider_switch_share"], p["escalation_mitigation"]
-    )
-    return ModelResult(
+    npv = net_present_value(s, loss, one_off, p["discount_rate"], T)
+    if break_evens:
+        d_star = break_even_churn(s, p["customers"], v)
+        d_star_npv = break_even_churn_npv(s, p["customers"], v, one_off, p["discount_rate"], T)
+        k_star = break_even_conversion(d_star, z)
+        k_star_npv = break_even_conversion(d_star_npv, z)
+    else:
+        d_star = d_star_npv = k_star = k_star_npv = math.nan
+    result = ModelResult(
         margin_per_customer=m,
         clv=clv,
         value_per_lost_customer=v,
         exposure=x,
+        failed_ai_exposure=x_f,
         extra_churn=delta,
         customers_lost_per_year=lost,
         annual_savings=s,
         annual_loyalty_cost=loss,
+        severance_cost=severance,
         npv=npv,
         break_even_churn=d_star,
         break_even_conversion=k_star,
         break_even_churn_npv=d_star_npv,
         break_even_conversion_npv=k_star_npv,
     )
+    workload = human_workload(p["ai_resolution_share"], p["assist_productivity"])
+    return _Phase(result=result, risk_factor=z, human_workload=workload)
+
+
+def compute(inputs: Mapping[str, Any]) -> ModelResult:
+    """Chain the contract's equations for one phase.
+
+    Parameters
+    ----------
+    inputs
+        ``name -> value`` for every MODEL.md input; values may be scalars or arrays
+        that broadcast together (``horizon_years`` must be a scalar integer).
+
+    Returns
+    -------
+    ModelResult
+    """
+    return _compute_phase(inputs).result
 
 
 def compute_reversal(first: Mapping[str, Any], later: Mapping[str, Any]) -> ModelResult:
-    """The reversal extension: ``first`` in year 1, ``later`` in years 2..T.
+    """The reversal scenario: ``first`` in year 1, ``later`` in years 2..T.
 
-    Cash flows: -F at year 0; (S1 - L1) at the end of year 1; the rehiring cost
-    R = agents_to_rehire * cost per agent at the start of year 2 (discounted one
-    year); (S2 - L2) at the end of years 2..T. With T = 1 there is no year 2 and no
-    rehiring. NPV is linear in k, so ``break_even_conversion_npv`` = NPV(k = 0) / (PV
-    of loss per unit of k), and ``break_even_churn_npv`` is the horizon-average extra
-    churn at it. The contract's pair is its equations on the horizon averages:
-    ``break_even_churn`` = S / (N * V) and ``break_even_conversion`` = that divided
-    by the average extra churn per unit of k, x * w * (1 - h).
+    Cash flows: -(F + severance for the year-1 cut) at year 0; (S1 - L1) at the end
+    of year 1; at the start of year 2 (discounted one year) the rehiring cost,
+    agents_to_rehire * cost per agent, and severance on any further cut,
+    max(0, H2 - H1) * sigma / 12; (S2 - L2) at the end of years 2..T. With T = 1
+    there is no year 2. NPV is linear in k (while e * k <= 1), so
+    ``break_even_conversion_npv`` = NPV(k = 0) / (PV of the loss per unit of k), and
+    ``break_even_churn_npv`` is the horizon-average extra churn there. The contract's
+    pair is its equations on the horizon averages: ``break_even_churn`` = S / (N * V),
+    ``break_even_conversion`` = that divided by the horizon-average z.
     """
+    return _combine_reversal(first, later, _compute_phase(first), _compute_phase(later))
+
+
+@dataclass(frozen=True)
+class _ReversalCash:
+    """The reversal's NPV and the one-off costs of year 2."""
+
+    npv: Value
+    npv_without_loss: Value
+    rehire: Value
+    severance_2: Value
+    factors: list[Value]
+    later_factor: Value
+
+
+def _reversal_cash(
+    first: Mapping[str, Any], later: Mapping[str, Any], one_phase: _Phase, two_phase: _Phase
+) -> _ReversalCash:
     T = int(first["horizon_years"])
-    d = first["discount_rate"]
-    one = compute(first)
-    two = compute(later)
-    factors = discount_factors(d, T)
+    one, two = one_phase.result, two_phase.result
+    factors = discount_factors(first["discount_rate"], T)
     later_factor: Value = sum(factors[1:], start=0.0)
-    workload_1 = human_workload(first["ai_resolution_share"], first["assist_productivity"])
-    workload_2 = human_workload(later["ai_resolution_share"], later["assist_productivity"])
     agents = agents_to_rehire(
         later["customers"],
         later["contacts_per_customer"],
-        workload_1,
-        workload_2,
+        one_phase.human_workload,
+        two_phase.human_workload,
         later["contacts_per_agent_per_year"],
     )
     cost_per_agent = rehiring_cost_per_agent(
@@ -715,39 +987,61 @@ def compute_reversal(first: Mapping[str, Any], later: Mapping[str, Any]) -> Mode
         later["contacts_per_agent_per_year"],
         later["cost_human_contact"],
     )
-    rehire = np.multiply(agents, cost_per_agent) if T > 1 else np.zeros_like(agents)
+    # H = N c C_h (1 - u): a second cut removes N c C_h (u1 - u2) more
+    further_cut = np.maximum(
+        np.subtract(one_phase.human_workload, two_phase.human_workload), 0.0
+    ) * np.multiply(
+        np.multiply(later["customers"], later["contacts_per_customer"]),
+        later["cost_human_contact"],
+    )
+    if T > 1:
+        rehire = np.multiply(agents, cost_per_agent)
+        severance_2 = severance_cost(further_cut, later["severance_months"])
+    else:
+        rehire = np.zeros_like(np.asarray(agents, dtype=float))
+        severance_2 = np.zeros_like(np.asarray(further_cut, dtype=float))
     npv_without_loss = (
-        -np.asarray(first["implementation_cost"], dtype=float)
+        -np.add(first["implementation_cost"], one.severance_cost)
         + np.multiply(one.annual_savings, factors[0])
-        - np.multiply(rehire, factors[0])
+        - np.multiply(np.add(rehire, severance_2), factors[0])
         + np.multiply(two.annual_savings, later_factor)
     )
     loss_pv = np.multiply(one.annual_loyalty_cost, factors[0]) + np.multiply(
         two.annual_loyalty_cost, later_factor
     )
-    npv = npv_without_loss - loss_pv
+    return _ReversalCash(
+        npv=npv_without_loss - loss_pv,
+        npv_without_loss=npv_without_loss,
+        rehire=rehire,
+        severance_2=severance_2,
+        factors=factors,
+        later_factor=later_factor,
+    )
+
+
+def _combine_reversal(
+    first: Mapping[str, Any], later: Mapping[str, Any], one_phase: _Phase, two_phase: _Phase
+) -> ModelResult:
+    T = int(first["horizon_years"])
+    one, two = one_phase.result, two_phase.result
+    cash = _reversal_cash(first, later, one_phase, two_phase)
+    factors, later_factor = cash.factors, cash.later_factor
+    npv_without_loss, rehire, severance_2 = cash.npv_without_loss, cash.rehire, cash.severance_2
+    npv = cash.npv
 
     def horizon_mean(a: Value, b: Value) -> Any:
         mean = (np.asarray(a, dtype=float) + (T - 1) * np.asarray(b, dtype=float)) / T
         return mean[()]
 
-    # loss in PV per unit of conversion k (k > 0 in the scenario), or via unit churn
-    unit_churn_1 = np.multiply(one.exposure, first["consider_switch_share"]) * np.subtract(
-        1.0, first["escalation_mitigation"]
-    )
-    unit_churn_2 = np.multiply(two.exposure, later["consider_switch_share"]) * np.subtract(
-        1.0, later["escalation_mitigation"]
-    )
+    z1, z2 = one_phase.risk_factor, two_phase.risk_factor
     unit_loss_pv = np.multiply(later["customers"], one.value_per_lost_customer) * (
-        unit_churn_1 * factors[0] + unit_churn_2 * later_factor
+        np.multiply(z1, factors[0]) + np.multiply(z2, later_factor)
     )
-    unit_churn = horizon_mean(unit_churn_1, unit_churn_2)
+    unit_churn = horizon_mean(z1, z2)
     k_star_npv = _safe_divide(npv_without_loss, unit_loss_pv)
-    # δ* = k* × mean unit churn, formed without k* so that a vanishing churn (an
-    # underflow to 0 beside an overflowing k*) gives 0 or NaN, never inf × 0.
+    # δ* = k* × mean z, formed without k* so that a vanishing z (an underflow to 0
+    # beside an overflowing k*) gives 0 or NaN, never inf × 0.
     d_star_npv = _safe_divide(np.multiply(npv_without_loss, unit_churn), unit_loss_pv)
-    # the contract's equations on the horizon-average figures the result reports:
-    # delta* = S / (N * V), k* = delta* / (average churn per unit of conversion)
     savings = horizon_mean(one.annual_savings, two.annual_savings)
     d_star = break_even_churn(savings, later["customers"], one.value_per_lost_customer)
     k_star = _safe_divide(d_star, unit_churn)
@@ -756,12 +1050,14 @@ def compute_reversal(first: Mapping[str, Any], later: Mapping[str, Any]) -> Mode
         clv=one.clv,
         value_per_lost_customer=one.value_per_lost_customer,
         exposure=horizon_mean(one.exposure, two.exposure),
+        failed_ai_exposure=horizon_mean(one.failed_ai_exposure, two.failed_ai_exposure),
         extra_churn=horizon_mean(one.extra_churn, two.extra_churn),
         customers_lost_per_year=horizon_mean(
             one.customers_lost_per_year, two.customers_lost_per_year
         ),
         annual_savings=savings,
         annual_loyalty_cost=horizon_mean(one.annual_loyalty_cost, two.annual_loyalty_cost),
+        severance_cost=np.asarray(np.add(one.severance_cost, severance_2), dtype=float)[()],
         npv=np.asarray(npv)[()],
         break_even_churn=np.asarray(d_star)[()],
         break_even_conversion=np.asarray(k_star)[()],
@@ -777,6 +1073,30 @@ def compute_phases(phases: Sequence[Mapping[str, Any]]) -> ModelResult:
         return compute(phases[0])
     if len(phases) == 2:
         return compute_reversal(phases[0], phases[1])
+    raise ValueError(f"a scenario has one or two phases, not {len(phases)}")
+
+
+def npv_of_phases(
+    phases: Sequence[Mapping[str, Any]], *, cache: dict[int, Any] | None = None
+) -> Value:
+    """NPV of a scenario's phases, reusing phases already computed in ``cache``.
+
+    ``cache`` maps ``id(inputs)`` to the computed phase; the Monte Carlo passes the
+    same inputs dict to every scenario that shares a phase (the reversal's phases are
+    the full automation and hybrid scenarios), so each phase is computed once. The
+    caller keeps the inputs dicts alive while the cache is used.
+    """
+    store: dict[int, Any] = {} if cache is None else cache
+    computed = []
+    for inputs in phases:
+        key = id(inputs)
+        if key not in store:
+            store[key] = _compute_phase(inputs, break_evens=False)
+        computed.append(store[key])
+    if len(phases) == 1:
+        return computed[0].result.npv
+    if len(phases) == 2:
+        return _reversal_cash(phases[0], phases[1], computed[0], computed[1]).npv
     raise ValueError(f"a scenario has one or two phases, not {len(phases)}")
 
 
@@ -809,8 +1129,9 @@ _STATUS_QUO = MappingProxyType(
         "ai_escalation_share": 0.0,
         "assist_productivity": 0.0,
         "escalation_mitigation": 0.0,
-        # no AI means no AI platform to run or build (the contract's table omits these,
-        # which would leave S = -O instead of the 0 it promises)
+        # no AI means no AI platform to run or build and no agent to lay off (the
+        # contract says the status quo's savings and one-off costs are 0; setting only
+        # a, q, pi, h would leave S = -O and a one-off cost F)
         "ai_fixed_cost_per_year": 0.0,
         "implementation_cost": 0.0,
     }
@@ -836,7 +1157,7 @@ SCENARIOS: Mapping[str, Scenario] = MappingProxyType(
     {
         "status_quo": Scenario(
             "status_quo",
-            "no AI; savings and loyalty cost are 0",
+            "no AI; savings, loyalty cost and one-off costs are 0",
             (Phase("status_quo", 1, _STATUS_QUO),),
         ),
         "hybrid": Scenario(
@@ -909,3 +1230,43 @@ def evaluate(
     """
     phases = scenario_phases(params, scenario, overrides=overrides)
     return compute_phases([p.as_inputs() for _, p in phases])
+
+
+#: keys of :func:`break_even_both_valuations`
+VALUATION_KEYS: tuple[str, ...] = (
+    "npv_clv",
+    "npv_replacement",
+    "break_even_conversion_npv_clv",
+    "break_even_conversion_npv_replacement",
+)
+
+
+def break_even_both_valuations(
+    params: Parameters, scenario: str, *, overrides: Mapping[str, Any] | None = None
+) -> dict[str, float | None]:
+    """NPV and break-even conversion with lost customers valued both ways.
+
+    The contract asks every report to show the break-even under both valuations of a
+    lost customer, whatever the profile chose: at its lifetime value (``_clv``,
+    ``replace_lost_customers = false``) and at min(CLV, CAC) (``_replacement``, true).
+
+    Returns
+    -------
+    dict
+        ``npv_clv``, ``npv_replacement``, ``break_even_conversion_npv_clv``,
+        ``break_even_conversion_npv_replacement`` (``None`` where undefined).
+
+    Examples
+    --------
+    >>> p = parameters_from_mapping(WORKED_CHECK)
+    >>> both = break_even_both_valuations(p, "full_automation", overrides=WORKED_CHECK_OVERRIDES)
+    >>> round(both["break_even_conversion_npv_clv"], 10)
+    0.0289437092
+    """
+    out: dict[str, float | None] = {}
+    for suffix, replace in (("clv", False), ("replacement", True)):
+        chosen = {**dict(overrides or {}), "replace_lost_customers": replace}
+        result = evaluate(params, scenario, overrides=chosen).to_dict()
+        out[f"npv_{suffix}"] = result["npv"]
+        out[f"break_even_conversion_npv_{suffix}"] = result["break_even_conversion_npv"]
+    return {key: out[key] for key in VALUATION_KEYS}

@@ -13,11 +13,14 @@ import re
 from cxtradeoff.contracts import Headline, ResultsFile, ScenarioResult
 from cxtradeoff.formatting import (
     break_even_sentence,
+    break_even_words,
     chance,
     customers,
+    decision_sentence,
+    evppi_sentence,
+    flip_sentence,
     money,
     scenario_label,
-    verdict,
 )
 
 #: Markdown punctuation that could start emphasis, links, code or headings
@@ -56,69 +59,106 @@ def _break_even_words(result: ScenarioResult | Headline) -> str:
 
 
 def scenario_paragraph(name: str, result: ScenarioResult, *, currency: str, years: int) -> str:
-    """One scenario in three sentences: savings, loyalty cost and NPV, break-even, risk."""
+    """One scenario: its distribution first, then its base case, break-even and valuation."""
     label = scenario_label(name)
-    parts = [
-        f"With {label}, the company saves {money(result.annual_savings, currency)} a year on "
-        f"service before counting lost customers; {customers(result.customers_lost_per_year)} "
-        f"extra customers leave each year, costing {money(result.annual_loyalty_cost, currency)} "
-        f"a year. Over {years} years the net present value is {money(result.npv, currency)}.",
-        _break_even_words(result),
+    parts = []
+    if result.npv_mean is not None:
+        parts.append(
+            f"With {label}, the expected net present value over {years} years is "
+            f"{money(result.npv_mean, currency)} (P10 {money(result.npv_p10, currency)}, "
+            f"P90 {money(result.npv_p90, currency)}); the chance of losing money is "
+            f"{chance(result.p_loss)} and the chance that it is the best choice "
+            f"{chance(result.p_best)}."
+        )
+    parts.append(
+        f"In the base case (every input at its central value) it saves "
+        f"{money(result.annual_savings, currency)} a year on service before counting lost "
+        f"customers; {customers(result.customers_lost_per_year)} extra customers leave each "
+        f"year, costing {money(result.annual_loyalty_cost, currency)} a year, and the net "
+        f"present value is {money(result.npv, currency)}."
+    )
+    one_off = [
+        f"{money(cost, currency)} {what}"
+        for cost, what in (
+            (result.severance_cost, "of severance"),
+            (result.rehiring_cost, "to rehire agents at the start of year 2"),
+        )
+        if cost
     ]
-    if result.rehiring_cost:
-        parts.append(
-            "Rehiring agents at the start of year 2 costs "
-            f"{money(result.rehiring_cost, currency)} once."
-        )
-    p_below = result.p_conversion_below_break_even
-    if p_below is not None and result.break_even_conversion_npv is not None:
-        parts.append(
-            f"The prior for that conversion (no study measures it) gives "
-            f"{chance(p_below)} chance that fewer leave than that."
-        )
-    if result.p_loss is not None:
-        parts.append(
-            f"Across the evidence's ranges, the chance of losing money is "
-            f"{chance(result.p_loss)} (NPV from "
-            f"{money(result.npv_p10, currency)} at P10 to "
-            f"{money(result.npv_p90, currency)} at P90)."
-        )
+    if one_off:
+        parts.append(f"One-off costs include {' and '.join(one_off)}.")
+    parts.append(_break_even_words(result))
+    clv, replacement = (
+        result.break_even_conversion_npv_clv,
+        result.break_even_conversion_npv_replacement,
+    )
+    if clv is not None and replacement is not None:
+        if math.isclose(clv, replacement, rel_tol=1e-9):
+            parts.append(
+                "The break-even is the same whether a lost customer is valued at its lifetime "
+                "value or at the cost of winning a replacement (the replacement costs more)."
+            )
+        else:
+            parts.append(
+                f"Valuing a lost customer at its lifetime value, the break-even is "
+                f"{break_even_words(clv)}; at the cost of winning a replacement, "
+                f"{break_even_words(replacement)}."
+            )
     return " ".join(parts)
 
 
+def headline_paragraph(results: ResultsFile) -> str:
+    """The decision, as Markdown: what to do, the risk, the assumption it hangs on, and
+    what measuring that assumption would be worth. The same sentences as the brief."""
+    head = results.headline
+    contender = max(
+        (s for s in results.scenarios if s != "status_quo"),
+        key=lambda s: results.scenarios[s].npv_mean or -math.inf,
+        default=None,
+    )
+    other = results.scenarios[contender] if contender else None
+    decision = decision_sentence(
+        results.recommended,
+        npv_mean=head.npv_mean,
+        p_loss=head.p_loss,
+        currency=results.currency,
+        years=results.horizon_years,
+        contender=contender,
+        contender_npv_mean=other.npv_mean if other else None,
+        contender_p_loss=other.p_loss if other else None,
+    )
+    flip = flip_sentence(
+        assumed=head.flip.assumed,
+        conversion=head.flip.conversion,
+        to=head.flip.to,
+        direction=head.flip.direction,
+    )
+    evppi = evppi_sentence(results.evppi_switch_conversion, results.currency)
+    return f"**{escape_text(results.display_name)}. {decision}** {flip} {evppi}"
+
+
 def executive_summary(results: ResultsFile) -> str:
-    """The executive summary of a notebook's results, as Markdown.
+    """The executive summary of a company's results, as Markdown.
 
     Returns
     -------
     str
-        A bold headline sentence on the headline scenario, then one paragraph per
-        scenario other than the status quo, then which scenario has the highest NPV.
+        The decision paragraph (:func:`headline_paragraph`), then one paragraph per
+        scenario other than the status quo, then where the chances come from.
     """
-    name = escape_text(results.display_name)
-    currency = results.currency
-    years = results.horizon_years
-    head = results.headline
-    main = results.scenarios[head.scenario]
-    label = scenario_label(head.scenario)
-    lines = [
-        f"**{name}: {label} {verdict(main.npv)} on the base case, with a net present value of "
-        f"{money(main.npv, currency)} over {years} years.** " + _break_even_words(main),
-        "",
-    ]
+    lines = [headline_paragraph(results), ""]
     for scenario, result in results.scenarios.items():
         if scenario == "status_quo":
             continue
-        lines += [scenario_paragraph(scenario, result, currency=currency, years=years), ""]
-    ranked = sorted(results.scenarios.items(), key=lambda item: item[1].npv, reverse=True)
-    if len(ranked) > 1:
-        best, best_result = ranked[0]
-        lines.append(
-            f"Of the scenarios compared, {scenario_label(best)} has "
-            f"the highest net present value ({money(best_result.npv, currency)})."
-        )
-    if results.draws:
-        lines.append(
-            f"The chances come from {results.draws:,} Monte Carlo draws (seed {results.seed})."
-        )
+        lines += [
+            scenario_paragraph(
+                scenario, result, currency=results.currency, years=results.horizon_years
+            ),
+            "",
+        ]
+    lines.append(
+        f"Scenarios are ranked on their expected net present value over {results.draws:,} "
+        f"Monte Carlo draws (seed {results.seed}) in which every uncertain input varies at "
+        "once, the same draws for every scenario; the base case is shown, never used to rank."
+    )
     return "\n".join(lines).strip() + "\n"

@@ -33,6 +33,10 @@ PACKAGE_DIR: Path = Path(__file__).resolve().parent
 EVIDENCE_CLAIMS: Path = DATA_DIR / "evidence_claims.csv"
 EVIDENCE_EVENTS: Path = DATA_DIR / "workforce_events.csv"
 REFERENCE_FIGURES: Path = DATA_DIR / "reference_figures.csv"
+FORECASTS: Path = DATA_DIR / "forecasts.csv"
+CUSTOMER_SURVEYS: Path = DATA_DIR / "customer_surveys.csv"
+FIELD_EXPERIMENTS: Path = DATA_DIR / "field_experiments.csv"
+SERVICE_RULES: Path = DATA_DIR / "service_rules.csv"
 COMPANY_PROFILES: Path = DATA_DIR / "company_profiles.csv"
 
 #: Name under which the project's Jupyter kernel is registered.

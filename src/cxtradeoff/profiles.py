@@ -8,7 +8,9 @@
 ``display_name`` and ``currency`` repeat on every row of a profile (and must agree);
 ``value`` is text parsed by the parameter's type (``true``/``false`` for flags, empty
 for an optional extension's default); ``basis`` is a one-line source or
-``assumption: ...``. Every MODEL.md input must appear once per profile. The file is
+``assumption: ...``. Every MODEL.md input must appear once per profile, except those
+with a default that keeps a profile's meaning (``severance_months``,
+``escalation_penalty``, ``replace_lost_customers``: model.DEFAULTED_INPUTS). The file is
 checked on load: structure with pandera, values with the model's own parameter
 rules; every problem is reported at once, naming the file, the CSV line and the
 column. ``display_name`` is free text and is never treated as markup here.
@@ -16,6 +18,7 @@ column. ``display_name`` is free text and is never treated as markup here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,7 @@ from cxtradeoff.model import (
     EXTENSION_INPUTS,
     MODEL_INPUTS,
     PARAMETER_NAMES,
+    REQUIRED_INPUTS,
     Parameters,
     parameters_from_mapping,
     parse_value,
@@ -161,7 +165,7 @@ def _profile_problems(
             basis[name] = why
             if int(line) in values:
                 given[name] = values[int(line)]
-        missing = [n for n in MODEL_INPUTS if n not in seen]
+        missing = [n for n in REQUIRED_INPUTS if n not in seen]
         if missing:
             problems.append(
                 f"{path}: line {first}, column 'parameter': profile {pid!r} lacks "
@@ -173,7 +177,8 @@ def _profile_problems(
         try:
             params = parameters_from_mapping(given)
         except ParameterError as exc:
-            lines = ", ".join(str(seen[n]) for n in ("ai_resolution_share", "ai_escalation_share"))
+            named = [n for n in seen if re.search(rf"\b{n}\b", str(exc))] or list(seen)[:1]
+            lines = ", ".join(str(seen[n]) for n in named)
             problems.append(f"{path}: line {lines}, column 'value': profile {pid!r}: {exc}")
             continue
         profiles[str(pid)] = Profile(

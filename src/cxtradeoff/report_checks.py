@@ -37,7 +37,8 @@ def model_parameter_problems(
     problems: list[ParameterProblem | InputProblem] = []
     for spec in specs:
         if "draws" in spec.declared:
-            message = draws_problem(spec.effective_parameters()["draws"])
+            # a report decides on the Monte Carlo distribution: it needs draws
+            message = draws_problem(spec.effective_parameters()["draws"], allow_none=False)
             if message:
                 problems.append(ParameterProblem(spec.name, "parameters.draws", message))
     relevant = [s for s in specs if MODEL_PARAMETERS & set(s.declared)]

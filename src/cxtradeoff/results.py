@@ -14,29 +14,51 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from cxtradeoff.contracts import Headline, ResultsFile, ScenarioResult, write_model
+from cxtradeoff.contracts import (
+    Driver,
+    FlipPoint,
+    Headline,
+    ResultsFile,
+    ScenarioResult,
+    write_model,
+)
+from cxtradeoff.decision import (
+    DEFAULT_DRAWS,
+    STATUS_QUO,
+    Decision,
+    base_case,
+    decide,
+    flip_point,
+)
 from cxtradeoff.errors import ParameterError
-from cxtradeoff.model import RESULT_FIELDS, evaluate, get_scenario
+from cxtradeoff.model import RESULT_FIELDS, get_scenario
 from cxtradeoff.profiles import Profile
-from cxtradeoff.uncertainty import monte_carlo, probability_conversion_below
+from cxtradeoff.uncertainty import monte_carlo, tornado
 
 #: seed used when none is given (the article's publication date)
 DEFAULT_SEED: int = 20251114
 #: keys every scenario result carries (the model's outputs)
 ANALYSE_KEYS: tuple[str, ...] = RESULT_FIELDS
 #: keys added by a Monte Carlo run
-MONTE_CARLO_KEYS: tuple[str, ...] = ("npv_p10", "npv_p50", "npv_p90", "p_loss")
+MONTE_CARLO_KEYS: tuple[str, ...] = ("npv_mean", "npv_p10", "npv_p50", "npv_p90", "p_loss")
+#: the recommended scenario's figures a headline carries
 HEADLINE_KEYS: tuple[str, ...] = (
-    "annual_savings",
+    "npv_mean",
+    "npv_p10",
+    "npv_p90",
+    "p_loss",
+    "p_best",
     "npv",
+    "annual_savings",
+    "customers_lost_per_year",
     "break_even_conversion",
     "break_even_conversion_npv",
-    "p_loss",
 )
 
 
@@ -82,35 +104,51 @@ def analyse_scenario(
     get_scenario(scenario)
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0:
         raise ParameterError(f"draws = {draws!r} is not allowed; expected an integer >= 0")
-    params = profile.parameters
-    base = evaluate(params, scenario, overrides=overrides).to_dict()
-    out: dict[str, Any] = {key: _clean(base[key]) for key in ANALYSE_KEYS}
-    median = float(params.updated(dict(overrides or {})).switch_conversion)
-    out["p_conversion_below_break_even"] = probability_conversion_below(
-        out["break_even_conversion_npv"], median=median
-    )
+    out: dict[str, Any] = {
+        key: _clean(value)
+        for key, value in base_case(profile.parameters, scenario, overrides=overrides).items()
+    }
     if draws > 0:
-        mc = monte_carlo(params, scenario, draws=draws, seed=seed, overrides=overrides)
+        mc = monte_carlo(profile.parameters, scenario, draws=draws, seed=seed, overrides=overrides)
         out.update({k: _clean(v) for k, v in mc.summary().items()})
     return out
 
 
-def build_results(
+@dataclass(frozen=True)
+class Analysis:
+    """A company's analysis: the results file's contract and the decision behind it.
+
+    ``decision.simulation`` holds the NPV draws (one Monte Carlo run for every
+    scenario), so a report draws its distribution chart from the same draws it ranks on.
+    """
+
+    results: ResultsFile
+    decision: Decision
+
+
+def analyse_profile(
     profile: Profile,
     scenarios: Sequence[str],
     *,
     horizon_years: int | None = None,
-    draws: int = 0,
+    draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
     currency: str = "",
     overrides: Mapping[str, Any] | None = None,
-) -> ResultsFile:
-    """The results of several scenarios for one profile: the results file's contract.
+    drivers: int = 3,
+) -> Analysis:
+    """Decide for one company on the distribution: every scenario, the recommendation.
+
+    Runs one Monte Carlo for every scenario (the status quo always among them), ranks
+    them on mean NPV and keeps the ``drivers`` inputs the recommended scenario's NPV
+    hangs on most (the tornado's longest bars).
 
     Parameters
     ----------
     horizon_years
         Overrides the profile's horizon when given.
+    draws
+        Monte Carlo draws (at least 1: the recommendation rests on them).
     currency
         Label for money amounts; ``""`` means the profile's currency (no conversion).
 
@@ -121,41 +159,70 @@ def build_results(
     """
     if not scenarios:
         raise ParameterError("scenarios is empty; give at least one scenario name")
-    for name in scenarios:
-        get_scenario(name)
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise ParameterError(
+            f"draws = {draws!r} is not allowed: the recommendation is taken on the Monte "
+            "Carlo distribution, so at least 1 draw is needed (the reports use 20,000)"
+        )
     merged = dict(overrides or {})
     if horizon_years is not None:
         merged["horizon_years"] = horizon_years
     used = profile.parameters.updated(merged)
+    decision = decide(
+        profile.parameters, scenarios=scenarios, draws=draws, seed=seed, overrides=merged
+    )
     per_scenario = {
-        name: ScenarioResult(
-            **analyse_scenario(profile, name, overrides=merged, draws=draws, seed=seed)
-        )
-        for name in dict.fromkeys(scenarios)
+        outcome.name: ScenarioResult(**{k: _clean(v) for k, v in outcome.to_dict().items()})
+        for outcome in decision.scenarios
     }
-    chosen = headline_scenario(list(per_scenario))
-    head = per_scenario[chosen]
-    return ResultsFile(
+    chosen = decision.recommended
+    best = per_scenario[chosen]
+    # the inputs the call hangs on: those of the recommended scenario, or when that is the
+    # status quo (no AI, nothing varies), of the AI scenario that comes closest
+    contender = max(
+        (n for n in per_scenario if n != STATUS_QUO),
+        key=lambda n: per_scenario[n].npv_mean or -math.inf,
+        default=chosen,
+    )
+    driven = chosen if chosen != STATUS_QUO else contender
+    swings = tornado(profile.parameters, driven, overrides=merged).head(drivers)
+    sim = decision.simulation
+    flip = flip_point(sim.scenarios, sim.npv, sim.conversion, chosen)
+    results = ResultsFile(
         profile=profile.id,
         display_name=profile.display_name,
         currency=currency or profile.currency,
         horizon_years=used.horizon_years,
-        draws=draws,
-        seed=seed,
+        draws=decision.draws,
+        seed=decision.seed,
         overrides=merged,
         scenarios=per_scenario,
+        recommended=chosen,
+        evppi_switch_conversion=decision.evppi_switch_conversion,
+        drivers_scenario=driven,
+        drivers=[
+            Driver(**{k: row[k] for k in ("parameter", "low", "high", "npv_low", "npv_high", "swing")})
+            for row in swings.to_dict("records")
+        ],
         headline=Headline(
-            scenario=chosen, **{key: getattr(head, key) for key in HEADLINE_KEYS}
+            scenario=chosen,
+            **{key: getattr(best, key) for key in HEADLINE_KEYS},
+            switch_conversion=flip.assumed,
+            evppi_switch_conversion=decision.evppi_switch_conversion,
+            flip=FlipPoint(
+                assumed=flip.assumed,
+                conversion=flip.conversion,
+                to=flip.to,
+                direction=flip.direction,
+            ),
         ),
     )
+    return Analysis(results=results, decision=decision)
 
 
-def headline_scenario(scenarios: Sequence[str]) -> str:
-    """The first scenario that is not ``status_quo`` (or ``status_quo`` if it is alone)."""
-    for name in scenarios:
-        if name != "status_quo":
-            return name
-    return scenarios[0]
+def build_results(profile: Profile, scenarios: Sequence[str], **options: Any) -> ResultsFile:
+    """The results file of :func:`analyse_profile` alone (same options)."""
+    return analyse_profile(profile, scenarios, **options).results
 
 
 def write_results(results: ResultsFile, path: str | Path) -> Path:

@@ -5,11 +5,6 @@ from __future__ import annotations
 import matplotlib as mpl
 import seaborn as sns
 
-from cxtradeoff.formatting import COLOURS
-
-#: colours by meaning (kept with the rest of the wording in :mod:`cxtradeoff.formatting`)
-PALETTE = COLOURS
-
 #: figure width in inches that fits an A4 page with margins
 PAGE_WIDTH_IN: float = 7.5
 

@@ -1,19 +1,29 @@
-"""``cxtradeoff analyse`` (one profile, one scenario) and ``cxtradeoff profiles`` (the list).
+"""``cxtradeoff analyse`` (one profile, one or all scenarios) and ``cxtradeoff profiles``.
 
 Examples::
 
     cxtradeoff analyse --profile telecom --scenario hybrid
     cxtradeoff analyse --profile fintech --scenario full_automation \\
         --set switch_conversion=0.1 --draws 10000 --seed 7 --format table
+    cxtradeoff analyse --profile telecom --scenario all
     cxtradeoff profiles
 
-The JSON output holds every model output unrounded (``null`` where undefined) and,
-with ``--draws`` > 0, ``npv_p10``, ``npv_p50``, ``npv_p90`` and ``p_loss``.
-``break_even_churn`` and ``break_even_conversion`` are the model contract's equations
-(delta* = S / (N V), k* = delta* / (x w (1 - h))); ``break_even_churn_npv`` and
-``break_even_conversion_npv`` are where NPV over the horizon is 0, the one-off costs
-counted; ``p_conversion_below_break_even`` is the prior's chance of staying below the latter. A bad
-``--set``, an unknown profile or scenario exits with status 2 and a message naming it.
+One scenario: the JSON output holds the base case, every model output unrounded
+(``null`` where undefined), ``p_conversion_below_break_even`` and the NPV and break-even
+with lost customers valued both ways (``npv_clv``, ``npv_replacement``,
+``break_even_conversion_npv_clv``, ``break_even_conversion_npv_replacement``); with
+``--draws`` > 0 also ``npv_mean``, ``npv_p10``, ``npv_p50``, ``npv_p90`` and ``p_loss``.
+
+``--scenario all``: ``{"scenarios": {name: {every single-scenario key, npv_mean,
+npv_p10, npv_p50, npv_p90, p_loss, p_best}}, "recommended": name,
+"evppi_switch_conversion": float}`` plus the profile, overrides, draws and seed; every
+scenario on the same draws (default :data:`DEFAULT_DRAWS_ALL`), the status quo included;
+the recommendation is the highest mean NPV (``cxtradeoff.decision``).
+
+``break_even_churn`` and ``break_even_conversion`` are the model contract's annual
+break-even (delta* = S / (N V), k* = delta* / z); ``break_even_conversion_npv`` is where
+NPV over the horizon is 0, the one-off costs (implementation and severance) counted. A
+bad ``--set``, an unknown profile or scenario exits with status 2 and a message naming it.
 """
 
 from __future__ import annotations
@@ -29,8 +39,13 @@ from cxtradeoff.errors import ParameterError
 # line is parsed, so that other commands (a no-op ``build``) start fast.
 #: scenario names shown in --help; tests check they equal cxtradeoff.model.SCENARIOS
 SCENARIO_NAMES: tuple[str, ...] = ("status_quo", "hybrid", "full_automation", "reversal")
-#: the default seed; tests check it equals cxtradeoff.results.DEFAULT_SEED
+#: the default seed; tests check it equals cxtradeoff.uncertainty.DEFAULT_SEED
 DEFAULT_SEED: int = 20251114
+#: the value of --scenario that runs every scenario and the decision
+ALL: str = "all"
+#: Monte Carlo draws of ``--scenario all`` when --draws is not given; tests check it
+#: equals cxtradeoff.decision.DEFAULT_DRAWS (the reports' default)
+DEFAULT_DRAWS_ALL: int = 20_000
 
 
 def _non_negative_int(text: str) -> int:
@@ -47,11 +62,18 @@ def register(subparsers: Any) -> None:
     """Add the ``analyse`` and ``profiles`` subcommands."""
     parser = subparsers.add_parser(
         "analyse",
-        help="savings against loyalty cost for one profile and scenario",
-        description="Savings against loyalty cost for one company profile and one scenario.",
+        help="savings against loyalty cost for one profile and scenario (or all)",
+        description=(
+            "Savings against loyalty cost for one company profile and one scenario, or "
+            "with --scenario all every scenario on common Monte Carlo draws, the "
+            "recommended one (highest mean NPV) and the value of knowing the switching "
+            "conversion."
+        ),
     )
     parser.add_argument("--profile", required=True, help="profile id (see 'cxtradeoff profiles')")
-    parser.add_argument("--scenario", required=True, help=f"one of: {', '.join(SCENARIO_NAMES)}")
+    parser.add_argument(
+        "--scenario", required=True, help=f"one of: {', '.join(SCENARIO_NAMES)}, or {ALL}"
+    )
     parser.add_argument(
         "--set",
         dest="assignments",
@@ -61,7 +83,13 @@ def register(subparsers: Any) -> None:
         help="override a parameter (repeatable); booleans are true/false",
     )
     parser.add_argument(
-        "--draws", type=_non_negative_int, default=0, help="Monte Carlo draws (0: none)"
+        "--draws",
+        type=_non_negative_int,
+        default=None,
+        help=(
+            f"Monte Carlo draws (one scenario: default 0, none; {ALL}: default "
+            f"{DEFAULT_DRAWS_ALL:,}, at least 1)"
+        ),
     )
     parser.add_argument(
         "--seed", type=_non_negative_int, default=DEFAULT_SEED, help="Monte Carlo seed"
@@ -97,34 +125,81 @@ def _table(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _scenario_table(payload: dict[str, Any]) -> str:
+    scenarios = payload["scenarios"]
+    names = list(scenarios)
+    keys = list(next(iter(scenarios.values())))
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return "n/a"
+        return f"{value:,.6g}" if abs(value) < 1e4 else f"{value:,.0f}"
+
+    header = {key: str(payload[key]) for key in ("profile", "display_name", "currency")}
+    widths = [max(len(k) for k in keys)] + [
+        max(len(n), *(len(cell(scenarios[n][k])) for k in keys)) for n in names
+    ]
+    lines = [f"{k:<{widths[0]}}  {v}" for k, v in header.items()]
+    lines.append("  ".join(f"{h:>{w}}" for h, w in zip(["", *names], widths, strict=True)))
+    for key in keys:
+        cells = [f"{key:<{widths[0]}}"] + [
+            f"{cell(scenarios[n][key]):>{w}}" for n, w in zip(names, widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells))
+    lines.append(f"{'recommended':<{widths[0]}}  {payload['recommended']}")
+    lines.append(
+        f"{'evppi_switch_conversion':<{widths[0]}}  {cell(payload['evppi_switch_conversion'])}"
+    )
+    lines.append(f"{'draws':<{widths[0]}}  {payload['draws']} (seed {payload['seed']})")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``cxtradeoff analyse``; returns the exit status."""
+    from cxtradeoff.decision import base_case, decide, npv_summary
     from cxtradeoff.model import get_scenario, parse_assignments
     from cxtradeoff.profiles import get_profile, load_profiles
-    from cxtradeoff.results import analyse_scenario
+    from cxtradeoff.uncertainty import simulate
 
     profiles = load_profiles(args.profiles_file)
     profile = get_profile(profiles, args.profile)
-    get_scenario(args.scenario)  # before parsing --set: name the bad scenario first
-    overrides = parse_assignments(args.assignments)
-    result = analyse_scenario(
-        profile, args.scenario, overrides=overrides, draws=args.draws, seed=args.seed
-    )
+    every = args.scenario == ALL
+    if not every:
+        get_scenario(args.scenario)  # before parsing --set: name the bad scenario first
+    params = profile.parameters
+    overrides = parse_assignments(args.assignments, base=params)  # every problem at once
     payload: dict[str, Any] = {
         "profile": profile.id,
         "display_name": profile.display_name,
         "currency": profile.currency,
         "scenario": args.scenario,
         "overrides": overrides,
-        **result,
     }
-    if args.draws:
-        payload.update({"draws": args.draws, "seed": args.seed})
+    if every:
+        draws = DEFAULT_DRAWS_ALL if args.draws is None else args.draws
+        if draws < 1:
+            raise ParameterError(
+                f"draws = {draws} is not allowed with --scenario {ALL}; expected an integer "
+                ">= 1 (the decision is taken on the Monte Carlo distribution)"
+            )
+        decision = decide(params, draws=draws, seed=args.seed, overrides=overrides)
+        payload.update(decision.to_dict())
+    else:
+        payload.update(base_case(params, args.scenario, overrides=overrides))
+        draws = args.draws or 0
+        if draws:
+            sim = simulate(
+                params, [args.scenario], draws=draws, seed=args.seed, overrides=overrides
+            )
+            payload.update({k: float(v[0]) for k, v in npv_summary(sim.npv).items()})
+            payload.update({"draws": draws, "seed": args.seed})
     if args.format == "json":
         try:
             text = json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False)
         except ValueError as exc:  # pragma: no cover - results are cleaned of NaN
             raise ParameterError(f"result is not valid JSON: {exc}") from None
+    elif every:
+        text = _scenario_table(payload)
     else:
         payload.pop("overrides")
         text = _table(payload)

@@ -54,7 +54,7 @@ def register(sub: Any) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="set a parameter on every report whose notebook declares it, read as the type "
-        "the notebook declares (e.g. draws=2000; draws: 0 or 1,000 to 1,000,000)",
+        "the notebook declares (e.g. draws=2000; draws: 1,000 to 1,000,000)",
     )
     p.add_argument(
         "--wait",

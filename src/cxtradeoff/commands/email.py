@@ -1,7 +1,8 @@
 """``cxtradeoff email``: send the built PDF reports with their headline numbers.
 
-Exit status: 0 sent (or everything already sent), 2 usage or configuration error,
-4 delivery failure (including recipients the server refused).
+Exit status: 0 sent (or everything already sent); 1 the sent log cannot be read, locked
+or written; 2 usage or configuration error; 4 delivery failure (including recipients
+the server refused) or an unknown outcome (a message possibly sent, not retried).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import sys
 from pathlib import Path
 
 from cxtradeoff import paths
-from cxtradeoff.emailer import (
-    DELIVERY_EXIT_CODE,
+from cxtradeoff.delivery.email import (
     ENV_PREFIX,
     SETTING_KEYS,
     dry_run_sender,
@@ -23,6 +23,7 @@ from cxtradeoff.emailer import (
     send_reports,
     write_dry_run,
 )
+from cxtradeoff.errors import EXIT_DELIVERY
 
 _SETTINGS_HELP = ", ".join(env_var(k) for k in SETTING_KEYS)
 
@@ -35,15 +36,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "E-mail the PDF reports of the last build (manifest.json in the reports "
             "directory), with their headline numbers in the message. A build is sent to a "
-            "recipient once; --resend sends it again."
+            "recipient once: a message is reserved in the sent log before it goes and "
+            "confirmed after, and one whose outcome is unknown (no answer after its end) "
+            "is recorded as possibly sent and not retried; --resend sends it again."
         ),
         epilog=(
             f"SMTP settings come from the environment ({_SETTINGS_HELP}) or from the "
             "'smtp:' section of the config file with the same names in lower case "
             "(host, port, ...); the environment wins. SECURITY is starttls (default), ssl "
             "or none. CAFILE is a PEM file of extra certificate authorities to trust. "
-            "Exit status: 0 sent or already sent, 2 usage or configuration error, "
-            f"{DELIVERY_EXIT_CODE} delivery failure."
+            "DATA_TIMEOUT (default 600, RFC 5321) is how long to wait for the answer to the "
+            "end of a message; TIMEOUT (default 30) applies to every other step. "
+            "Exit status: 0 sent or already sent, 1 the sent log cannot be read, locked or "
+            f"written, 2 usage or configuration error, {EXIT_DELIVERY} delivery failure or "
+            "unknown outcome (possibly sent; not retried)."
         ),
     )
     parser.add_argument(
@@ -78,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--resend",
         action="store_true",
-        help="send even to recipients who already received this build",
+        help="send even to recipients who already received this build, or may have (possibly sent)",
     )
     parser.add_argument(
         "--reports-dir",
@@ -164,15 +170,27 @@ def run(args: argparse.Namespace) -> int:
             f"Skipped {rcpt}: already received {', '.join(names)} from this build; "
             "use --resend to send again."
         )
+    for held in summary.possibly_sent:
+        line = (
+            f"{', '.join(held.reports)} of build {summary.build_id} to {held.recipient} "
+            f"(Message-ID {held.message_id}): {held.reason}"
+        )
+        if held.new:
+            print(f"Possibly sent, not retried: {line}.", file=sys.stderr)
+        else:
+            print(
+                f"Not sent again, possibly sent by an earlier run: {line}. Check the "
+                "mailbox; use --resend only if it did not arrive."
+            )
     for rcpt, code, reply in summary.refused:
         print(f"Refused by the server: {rcpt} ({code} {reply}); not sent.", file=sys.stderr)
     if summary.failure is not None:
         raise summary.failure
     if summary.refused:
-        return DELIVERY_EXIT_CODE
+        return EXIT_DELIVERY
     if not summary.sent:
         print(
             f"Nothing to send: every recipient already has these reports of build "
-            f"{summary.build_id}."
+            f"{summary.build_id}" + (", or may have them." if summary.possibly_sent else ".")
         )
     return 0
