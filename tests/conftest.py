@@ -57,8 +57,9 @@ ANALYSIS_CELLS = (
     if results_path:  # a results file as cxtradeoff.contracts.ResultsFile defines it
         results = json.loads(Path(data_file).with_name("results-template.json").read_text())
         results["display_name"] = label
-        results["headline"].update(annual_savings=value * 1000, npv=value, p_loss=0.25,
-                                   break_even_conversion=0.059, break_even_conversion_npv=0.059)
+        results["headline"].update(annual_savings=value * 1000, npv=value, npv_mean=value * 1000,
+                                   p_loss=0.25, break_even_conversion=0.059,
+                                   break_even_conversion_npv=0.059)
         Path(results_path).write_text(json.dumps(results))
     """,
 )

@@ -12,7 +12,13 @@ from pypdf import PdfReader
 from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
 from cxtradeoff.cli import main
 from cxtradeoff.contracts import load_manifest, load_results
-from cxtradeoff.formatting import break_even_sentence, break_even_words, chance, money
+from cxtradeoff.formatting import (
+    break_even_sentence,
+    break_even_words,
+    chance,
+    money,
+    scenario_title,
+)
 from cxtradeoff.paths import COMPANY_PROFILES, NOTEBOOKS_DIR, REPORTS_CONFIG
 
 pytestmark = pytest.mark.slow
@@ -70,7 +76,7 @@ def test_manifest_and_landing_page_carry_the_headline(built: Path) -> None:
     index = (built / "index.html").read_text()
     assert "Telecom operator (illustrative)" in index
     head = results.headline  # the landing page words them as the report does
-    for shown in (money(head.annual_savings, results.currency),
+    for shown in (scenario_title(head.scenario), money(head.npv_mean, results.currency),
                   break_even_words(head.break_even_conversion_npv), chance(head.p_loss)):  # fmt: skip
         assert shown in index, shown
 

@@ -129,19 +129,20 @@ def test_long_messages_go_to_the_build_log(tmp_path: Path) -> None:
     assert finisher._shorten("rep", "one line", "") == "one line"
 
 
-def test_landing_page_words_numbers_as_the_reports_do_and_escapes_everything() -> None:
+def test_landing_page_words_numbers_as_the_reports_do_and_escapes_everything(results_template: str) -> None:
+    headline = {**json.loads(results_template)["headline"], "currency": "EUR", "npv_mean": 2.5e6,
+                "p_loss": 0.004, "scenario": "hybrid"}  # fmt: skip
+
     def entry(k: float | None, name: str) -> dict:
         return {"title": f"<i>{name}</i>", "notebook": "n.ipynb", "status": "ok",
                 "outputs": {"html": f"{name}.html"}, "display_name": "<script>alert(1)</script>",
-                "headline": {"currency": "EUR", "scenario": "hybrid", "annual_savings": 2.5e6,
-                             "npv": 1.0, "break_even_conversion": k,
-                             "break_even_conversion_npv": k, "p_loss": 0.004}}  # fmt: skip
+                "headline": {**headline, "break_even_conversion_npv": k}}  # fmt: skip
 
     manifest = Manifest(build_id="b", built_at="t", config="reports.yaml", reports={
         "a": entry(1.3, "a"), "b": entry(-0.2, "b"), "c": entry(0.0589, "c"), "d": entry(None, "d")})  # fmt: skip
     page = finish.render_index(manifest)
     assert "always pays" in page and "never pays" in page and "5.9%" in page
     assert "no exposure" in page  # the words formatting.py gives an undefined break-even
-    assert "EUR 2.5 million" in page and "less than 1%" in page
+    assert "EUR 2.5 million" in page and "less than 1%" in page and "Hybrid" in page
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<i>" not in page and "&lt;i&gt;a&lt;/i&gt;" in page

@@ -42,7 +42,7 @@ from cxtradeoff.errors import (
     RenderError,
 )
 from cxtradeoff.files import atomic_write_json, atomic_write_text, move_into_place
-from cxtradeoff.formatting import break_even_words, chance, money
+from cxtradeoff.formatting import break_even_words, chance, money, scenario_title, share
 from cxtradeoff.paths import PACKAGE_DIR
 from cxtradeoff.pipeline.config import InputProblem, ReportSpec
 from cxtradeoff.pipeline.events import ReportOutcome
@@ -429,8 +429,24 @@ def archive_build(out_dir: Path, *, build_id: str, manifest: Manifest, keep: int
 
 
 def _index_row(name: str, entry: ReportEntry) -> dict[str, Any]:
-    """What the landing page shows of one report (plain text: the template escapes it)."""
+    """What the landing page shows of one report (plain text: the template escapes it).
+
+    The figures are the recommended scenario's, labelled and worded as in the e-mail
+    and the report (:mod:`cxtradeoff.formatting`).
+    """
     head = entry.headline
+    figures = {"recommended": NOTHING, "npv_mean": NOTHING, "npv_range": "", "p_loss": NOTHING,
+               "break_even": NOTHING, "assumed": ""}  # fmt: skip
+    if head is not None:
+        figures = {
+            "recommended": scenario_title(head.scenario),
+            "npv_mean": money(head.npv_mean, head.currency),
+            "npv_range": f"P10 {money(head.npv_p10, head.currency)} to "
+            f"P90 {money(head.npv_p90, head.currency)}",
+            "p_loss": chance(head.p_loss),
+            "break_even": break_even_words(head.break_even_conversion_npv),
+            "assumed": share(head.switch_conversion),
+        }
     return {
         "title": entry.title or name,
         "html": entry.outputs.get("html"),
@@ -442,9 +458,7 @@ def _index_row(name: str, entry: ReportEntry) -> dict[str, Any]:
         "status": entry.status,
         "error": entry.error or "",
         "company": entry.display_name or entry.profile or "",
-        "annual_savings": money(head.annual_savings, head.currency) if head else NOTHING,
-        "break_even": break_even_words(head.break_even_conversion_npv) if head else NOTHING,
-        "p_loss": chance(head.p_loss) if head else NOTHING,
+        **figures,
         "started": entry.started or "",
         "notebook": entry.notebook,
     }
