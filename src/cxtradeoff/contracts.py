@@ -162,6 +162,8 @@ class ResultsFile(_Contract):
     profile: str
     display_name: str
     currency: str
+    jurisdiction: str | None
+    as_of: str
     horizon_years: int = Field(ge=1)
     draws: int = Field(ge=1)
     seed: int = Field(ge=0)

@@ -131,12 +131,24 @@ def best_shares(npv: np.ndarray) -> np.ndarray:
     return np.bincount(winners, minlength=rows.shape[0]) / rows.shape[1]
 
 
-def recommended_index(npv_mean: Sequence[float] | np.ndarray) -> int:
-    """Index of the highest mean NPV (the first one on a tie)."""
+def recommended_index(
+    npv_mean: Sequence[float] | np.ndarray, *, allowed: Sequence[bool] | None = None
+) -> int:
+    """Index of the highest mean NPV among the allowed scenarios (the first one on a tie).
+
+    A scenario that is not allowed (a rule binding the company forbids it) is never
+    recommended, whatever its mean.
+
+    >>> recommended_index([0.0, 5.0, 9.0], allowed=[True, True, False])
+    1
+    """
     means = np.asarray(npv_mean, dtype=float)
     if means.ndim != 1 or means.size < 1 or not np.all(np.isfinite(means)):
         raise ValueError("npv_mean must be a non-empty vector of finite numbers")
-    return int(np.argmax(means))
+    mask = np.ones(means.size, dtype=bool) if allowed is None else np.asarray(allowed, bool)
+    if mask.shape != means.shape or not mask.any():
+        raise ValueError("allowed must flag one entry per scenario, at least one of them true")
+    return int(np.argmax(np.where(mask, means, -np.inf)))
 
 
 def evppi(npv: np.ndarray, conversion: np.ndarray, *, bins: int = EVPPI_BINS) -> float:
@@ -300,8 +312,13 @@ def decide_on_draws(
     conversion: np.ndarray,
     *,
     bins: int = EVPPI_BINS,
+    allowed: Sequence[bool] | None = None,
 ) -> tuple[dict[str, dict[str, float]], str, float]:
     """The decision metrics from common draws (pure).
+
+    ``allowed`` flags the scenarios the company may choose (default: all); the others
+    are summarised and count in ``p_best`` but are never recommended, and the value of
+    information is over the allowed ones (a measurement can only lead to a lawful choice).
 
     Parameters
     ----------
@@ -329,8 +346,9 @@ def decide_on_draws(
         name: {key: float(summary[key][i]) for key in DISTRIBUTION_KEYS}
         for i, name in enumerate(names)
     }
-    recommended = names[recommended_index(summary["npv_mean"])]
-    return per_scenario, recommended, evppi(rows, conversion, bins=bins)
+    recommended = names[recommended_index(summary["npv_mean"], allowed=allowed)]
+    mask = np.ones(len(names), dtype=bool) if allowed is None else np.asarray(allowed, bool)
+    return per_scenario, recommended, evppi(rows[mask], conversion, bins=bins)
 
 
 def decide(
@@ -342,6 +360,7 @@ def decide(
     overrides: Mapping[str, Any] | None = None,
     bins: int = EVPPI_BINS,
     chunk_size: int = DEFAULT_CHUNK,
+    permitted: Mapping[str, bool] | None = None,
 ) -> Decision:
     """Everything the decision needs for one profile, from one Monte Carlo run.
 
@@ -383,7 +402,10 @@ def decide(
     sim = simulate(
         params, names, draws=draws, seed=seed, overrides=overrides, chunk_size=chunk_size
     )
-    per_scenario, recommended, value = decide_on_draws(names, sim.npv, sim.conversion, bins=bins)
+    allowed = [name == STATUS_QUO or (permitted or {}).get(name, True) for name in names]
+    per_scenario, recommended, value = decide_on_draws(
+        names, sim.npv, sim.conversion, bins=bins, allowed=allowed
+    )
     outcomes = tuple(
         ScenarioOutcome(name=name, base=bases[name], **per_scenario[name]) for name in names
     )
@@ -432,7 +454,12 @@ def conditional_lines(npv: np.ndarray, conversion: np.ndarray) -> tuple[np.ndarr
 
 
 def flip_point(
-    names: Sequence[str], npv: np.ndarray, conversion: np.ndarray, recommended: str
+    names: Sequence[str],
+    npv: np.ndarray,
+    conversion: np.ndarray,
+    recommended: str,
+    *,
+    allowed: Sequence[bool] | None = None,
 ) -> Flip:
     """The switching conversion at which the recommendation changes (see :class:`Flip`).
 
@@ -449,7 +476,7 @@ def flip_point(
     r = list(names).index(recommended)
     best: tuple[float, str, Literal["above", "below"]] | None = None
     for i, name in enumerate(names):
-        if i == r or slope[i] == slope[r]:
+        if i == r or slope[i] == slope[r] or (allowed is not None and not allowed[i]):
             continue
         crossing = float((intercept[r] - intercept[i]) / (slope[i] - slope[r]))
         if not 0.0 <= crossing <= 1.0:

@@ -18,6 +18,7 @@ column. ``display_name`` is free text and is never treated as markup here.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from cxtradeoff.model import (
     suggest,
     validate_value,
 )
+from cxtradeoff.rules import ISO_COUNTRIES, SECTORS
 
 COLUMNS: tuple[str, ...] = ("profile", "display_name", "currency", "parameter", "value", "basis")
 
@@ -78,15 +80,51 @@ PROFILE_ROW_SCHEMA = pa.DataFrameSchema(
 )
 
 
+#: facts about the company that are not model inputs but decide which rules bind it;
+#: each is optional (a profile without a jurisdiction is checked against no rule)
+COMPANY_FACTS: Mapping[str, str] = MappingProxyType(
+    {
+        "jurisdiction": "an ISO 3166-1 alpha-2 country code in capitals, e.g. ES",
+        "employees": "a whole number of people employed, at least 1",
+        "sector": f"one of: {', '.join(SECTORS)}, or other",
+        "sells_to_consumers": "true or false",
+    }
+)
+
+
+def _parse_fact(name: str, text: str) -> Any:
+    """A company fact's value, or ParameterError saying what was expected."""
+    expected = COMPANY_FACTS[name]
+    if name == "jurisdiction" and text in ISO_COUNTRIES:
+        return text
+    if name == "employees" and text.isdigit() and int(text) >= 1:
+        return int(text)
+    if name == "sector" and text in (*SECTORS, "other"):
+        return None if text == "other" else text
+    if name == "sells_to_consumers" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    raise ParameterError(f"{name} = {text!r} is not {expected}")
+
+
 @dataclass(frozen=True)
 class Profile:
-    """One company: its validated parameters and the basis of each value."""
+    """One company: its validated parameters, the basis of each value, and the facts
+    that decide which rules bind it (jurisdiction, employees, sector, consumer-facing)."""
 
     id: str
     display_name: str
     currency: str
     parameters: Parameters
     basis: Mapping[str, str]
+    jurisdiction: str | None = None
+    employees: int | None = None
+    sector: str | None = None
+    sells_to_consumers: bool = True
+
+    @property
+    def turnover(self) -> float:
+        """Annual turnover: customers times revenue per customer."""
+        return float(self.parameters.customers * self.parameters.revenue_per_customer)
 
     def basis_of(self, name: str) -> str:
         """The recorded basis of a parameter, or the default's note for an extension."""
@@ -112,8 +150,14 @@ def _value_problems(path: Path, frame: pd.DataFrame) -> tuple[dict[int, Any], li
         return values, problems
     for line, name, text in zip(frame.index, frame["parameter"], frame["value"], strict=True):
         where = f"{path}: line {line}"
+        if name in COMPANY_FACTS:
+            try:
+                values[int(line)] = _parse_fact(name, text)
+            except ParameterError as exc:
+                problems.append(f"{where}, column 'value': {exc}")
+            continue
         if name not in PARAMETER_NAMES:
-            close = suggest(name)
+            close = suggest(name) or difflib.get_close_matches(name, list(COMPANY_FACTS), n=1)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             problems.append(f"{where}, column 'parameter': unknown parameter {name!r}{hint}")
             continue
@@ -173,6 +217,7 @@ def _profile_problems(
             )
         if len(given) < len(seen) or missing:
             continue  # value problems already reported
+        facts = {k: given.pop(k) for k in list(given) if k in COMPANY_FACTS}
         given = {k: v for k, v in given.items() if v is not None or k not in EXTENSION_INPUTS}
         try:
             params = parameters_from_mapping(given)
@@ -187,6 +232,7 @@ def _profile_problems(
             currency=str(rows["currency"].iloc[0]),
             parameters=params,
             basis=MappingProxyType(basis),
+            **facts,
         )
     return profiles, problems
 

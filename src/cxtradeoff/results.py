@@ -15,11 +15,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from cxtradeoff.compliance import scenario_permissions
 from cxtradeoff.contracts import (
     Driver,
     FlipPoint,
@@ -33,6 +35,7 @@ from cxtradeoff.decision import (
     STATUS_QUO,
     Decision,
     base_case,
+    compared_scenarios,
     decide,
     flip_point,
 )
@@ -136,6 +139,7 @@ def analyse_profile(
     currency: str = "",
     overrides: Mapping[str, Any] | None = None,
     drivers: int = 3,
+    as_of: date | None = None,
 ) -> Analysis:
     """Decide for one company on the distribution: every scenario, the recommendation.
 
@@ -151,6 +155,10 @@ def analyse_profile(
         Monte Carlo draws (at least 1: the recommendation rests on them).
     currency
         Label for money amounts; ``""`` means the profile's currency (no conversion).
+    as_of
+        The date the plan starts (default: today): the rules that bind the company over
+        the horizon from then decide which scenarios are permitted
+        (:func:`cxtradeoff.compliance.scenario_permissions`).
 
     Raises
     ------
@@ -168,11 +176,24 @@ def analyse_profile(
     if horizon_years is not None:
         merged["horizon_years"] = horizon_years
     used = profile.parameters.updated(merged)
+    start = as_of or date.today()
+    permissions = scenario_permissions(
+        profile, compared_scenarios(scenarios), as_of=start, overrides=merged
+    )
     decision = decide(
-        profile.parameters, scenarios=scenarios, draws=draws, seed=seed, overrides=merged
+        profile.parameters,
+        scenarios=scenarios,
+        draws=draws,
+        seed=seed,
+        overrides=merged,
+        permitted={name: p.permitted for name, p in permissions.items()},
     )
     per_scenario = {
-        outcome.name: ScenarioResult(**{k: _clean(v) for k, v in outcome.to_dict().items()})
+        outcome.name: ScenarioResult(
+            **{k: _clean(v) for k, v in outcome.to_dict().items()},
+            permitted=permissions[outcome.name].permitted,
+            blocked_by=permissions[outcome.name].rule,
+        )
         for outcome in decision.scenarios
     }
     chosen = decision.recommended
@@ -180,18 +201,26 @@ def analyse_profile(
     # the inputs the call hangs on: those of the recommended scenario, or when that is the
     # status quo (no AI, nothing varies), of the AI scenario that comes closest
     contender = max(
-        (n for n in per_scenario if n != STATUS_QUO),
+        (n for n in per_scenario if n != STATUS_QUO and per_scenario[n].permitted),
         key=lambda n: per_scenario[n].npv_mean or -math.inf,
         default=chosen,
     )
     driven = chosen if chosen != STATUS_QUO else contender
     swings = tornado(profile.parameters, driven, overrides=merged).head(drivers)
     sim = decision.simulation
-    flip = flip_point(sim.scenarios, sim.npv, sim.conversion, chosen)
+    flip = flip_point(
+        sim.scenarios,
+        sim.npv,
+        sim.conversion,
+        chosen,
+        allowed=[per_scenario[n].permitted for n in sim.scenarios],
+    )
     results = ResultsFile(
         profile=profile.id,
         display_name=profile.display_name,
         currency=currency or profile.currency,
+        jurisdiction=profile.jurisdiction,
+        as_of=start.isoformat(),
         horizon_years=used.horizon_years,
         draws=decision.draws,
         seed=decision.seed,

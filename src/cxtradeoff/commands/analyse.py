@@ -98,6 +98,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--profiles-file", default=None, help="profiles CSV (default: data/company_profiles.csv)"
     )
+    parser.add_argument(
+        "--as-of",
+        default="",
+        metavar="YYYY-MM-DD",
+        help=(
+            "date the plan starts (default: today): a scenario that breaks a rule binding "
+            "the company over the horizon from then is shown but never recommended"
+        ),
+    )
     parser.set_defaults(func=run)
 
     listing = subparsers.add_parser(
@@ -107,6 +116,12 @@ def register(subparsers: Any) -> None:
     )
     listing.add_argument(
         "--profiles-file", default=None, help="profiles CSV (default: data/company_profiles.csv)"
+    )
+    listing.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="json: a list of {id, display_name, currency, jurisdiction} and the scenarios",
     )
     listing.set_defaults(func=run_profiles)
 
@@ -133,6 +148,8 @@ def _scenario_table(payload: dict[str, Any]) -> str:
     def cell(value: Any) -> str:
         if value is None:
             return "n/a"
+        if isinstance(value, bool | str):
+            return str(value)
         return f"{value:,.6g}" if abs(value) < 1e4 else f"{value:,.0f}"
 
     header = {key: str(payload[key]) for key in ("profile", "display_name", "currency")}
@@ -156,8 +173,9 @@ def _scenario_table(payload: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``cxtradeoff analyse``; returns the exit status."""
-    from cxtradeoff.decision import base_case, decide, npv_summary
-    from cxtradeoff.model import get_scenario, parse_assignments
+    from cxtradeoff.compliance import parse_as_of, scenario_permissions
+    from cxtradeoff.decision import base_case, compared_scenarios, decide, npv_summary
+    from cxtradeoff.model import SCENARIO_NAMES, get_scenario, parse_assignments
     from cxtradeoff.profiles import get_profile, load_profiles
     from cxtradeoff.uncertainty import simulate
 
@@ -168,10 +186,19 @@ def run(args: argparse.Namespace) -> int:
         get_scenario(args.scenario)  # before parsing --set: name the bad scenario first
     params = profile.parameters
     overrides = parse_assignments(args.assignments, base=params)  # every problem at once
+    as_of = parse_as_of(args.as_of)
+    permissions = scenario_permissions(
+        profile,
+        compared_scenarios(SCENARIO_NAMES if every else [args.scenario]),
+        as_of=as_of,
+        overrides=overrides,
+    )
     payload: dict[str, Any] = {
         "profile": profile.id,
         "display_name": profile.display_name,
         "currency": profile.currency,
+        "jurisdiction": profile.jurisdiction,
+        "as_of": as_of.isoformat(),
         "scenario": args.scenario,
         "overrides": overrides,
     }
@@ -182,10 +209,20 @@ def run(args: argparse.Namespace) -> int:
                 f"draws = {draws} is not allowed with --scenario {ALL}; expected an integer "
                 ">= 1 (the decision is taken on the Monte Carlo distribution)"
             )
-        decision = decide(params, draws=draws, seed=args.seed, overrides=overrides)
+        decision = decide(
+            params,
+            draws=draws,
+            seed=args.seed,
+            overrides=overrides,
+            permitted={name: p.permitted for name, p in permissions.items()},
+        )
         payload.update(decision.to_dict())
+        for name, result in payload["scenarios"].items():
+            result.update(permitted=permissions[name].permitted, blocked_by=permissions[name].rule)
     else:
         payload.update(base_case(params, args.scenario, overrides=overrides))
+        verdict = permissions[args.scenario]
+        payload.update(permitted=verdict.permitted, blocked_by=verdict.rule)
         draws = args.draws or 0
         if draws:
             sim = simulate(
@@ -213,9 +250,25 @@ def run_profiles(args: argparse.Namespace) -> int:
     from cxtradeoff.profiles import load_profiles
 
     profiles = load_profiles(args.profiles_file)
+    if args.format == "json":
+        listing = {
+            "profiles": [
+                {
+                    "id": p.id,
+                    "display_name": p.display_name,
+                    "currency": p.currency,
+                    "jurisdiction": p.jurisdiction,
+                }
+                for p in profiles.values()
+            ],
+            "scenarios": [{"id": s.name, "description": s.description} for s in SCENARIOS.values()],
+        }
+        sys.stdout.write(json.dumps(listing, indent=2, ensure_ascii=False) + "\n")
+        return 0
     width = max(len(name) for name in [*profiles, *SCENARIOS])
     lines = [
-        f"{p.id:<{width}}  profile   {p.currency}  {p.display_name}" for p in profiles.values()
+        f"{p.id:<{width}}  profile   {p.currency}  {p.jurisdiction or '--'}  {p.display_name}"
+        for p in profiles.values()
     ]
     lines += [f"{s.name:<{width}}  scenario  {s.description}" for s in SCENARIOS.values()]
     sys.stdout.write("\n".join(lines) + "\n")
