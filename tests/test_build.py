@@ -114,7 +114,8 @@ def test_a_failing_notebook_keeps_the_last_good_report(
 def test_html_loads_nothing_from_any_host_in_a_real_browser(tiny_project: Path, run_build) -> None:
     from playwright.sync_api import sync_playwright
 
-    from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
+    from cxtradeoff.browser import require_chromium
+    from cxtradeoff.pipeline.export import CHROMIUM_ARGS
 
     assert run_build(tiny_project, "--formats", "html", "--only", "rep-a") == 0
     outside: list[str] = []

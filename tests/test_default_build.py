@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
+from cxtradeoff.browser import require_chromium
 from cxtradeoff.cli import main
 from cxtradeoff.contracts import load_manifest, load_results
 from cxtradeoff.formatting import (
@@ -20,6 +20,7 @@ from cxtradeoff.formatting import (
     scenario_title,
 )
 from cxtradeoff.paths import COMPANY_PROFILES, NOTEBOOKS_DIR, REPORTS_CONFIG
+from cxtradeoff.pipeline.export import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
 

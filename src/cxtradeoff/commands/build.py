@@ -184,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
     if args.wait < 0:
         raise ConfigError(f"--wait {args.wait:g}: expected 0 or more seconds")
     config = load_config(args.config, overrides=_parse_params(args.param))
-    if "pdf" in formats and find_chromium() is None:
+    chromium = find_chromium() if "pdf" in formats else None
+    if "pdf" in formats and chromium is None:
         if explicit:
             from cxtradeoff.browser import require_chromium
 
@@ -206,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
                 jobs=args.jobs,
                 force=args.force,
                 formats=formats,
+                chromium=chromium,
                 wait_s=args.wait,
                 keep=args.keep,
                 verbose=args.verbose,

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cxtradeoff.errors import BuildLockedError, OutputError
+from cxtradeoff.errors import BrowserNotFoundError, BuildLockedError, OutputError
 from cxtradeoff.pipeline import finish, plan
 from cxtradeoff.pipeline.config import (
     BuildConfig,
@@ -55,6 +55,7 @@ def build(
     jobs: int | None = None,
     force: bool = False,
     formats: tuple[str, ...] = ("html", "pdf"),
+    chromium: str | None = None,
     wait_s: float = 0.0,
     keep: int = 10,
     verbose: bool = False,
@@ -73,6 +74,9 @@ def build(
         Rebuild every selected report whatever its hash.
     formats
         ``html`` and/or ``pdf``. Outputs of a format not asked for are left as they are.
+    chromium
+        The Chromium executable that prints PDFs (the caller finds it, see
+        :mod:`cxtradeoff.browser`); needed when ``formats`` has ``pdf``.
     wait_s
         How long to wait for another build holding the lock on ``out_dir``.
     keep
@@ -87,6 +91,8 @@ def build(
     ------
     ConfigError
         An unknown name in ``only``, or a problem found by ``parameter_checks``.
+    BrowserNotFoundError
+        PDFs were asked for and ``chromium`` is None.
     BuildLockedError
         Another build still held the lock after ``wait_s`` seconds.
     OutputError
@@ -94,6 +100,8 @@ def build(
         before stays consistent, nothing half-written is left.
     """
     selected = plan.select(config, list(only))  # unknown names fail before anything is written
+    if "pdf" in formats and chromium is None:
+        raise BrowserNotFoundError("PDFs were asked for and no Chromium was given to print them")
     out_dir = _output_folder(out_dir)
     with _locked(out_dir, wait_s):
         result = BuildOutcome(build_id=_new_build_id(), out_dir=out_dir)
@@ -101,7 +109,7 @@ def build(
         clean_stale_sockets()
         return _build_locked(
             config, result, selected=selected, jobs=jobs or os.cpu_count() or 1,
-            force=force, formats=formats, keep=keep, verbose=verbose,
+            force=force, formats=formats, chromium=chromium, keep=keep, verbose=verbose,
             parameter_checks=parameter_checks, progress=progress,
         )  # fmt: skip
 
@@ -150,6 +158,7 @@ def _build_locked(
     jobs: int,
     force: bool,
     formats: tuple[str, ...],
+    chromium: str | None,
     keep: int,
     verbose: bool,
     parameter_checks: Sequence[ParameterCheck],
@@ -187,7 +196,7 @@ def _build_locked(
     todo = report.blocked(the_plan.todo, result.input_problems, done)
     runner = Runner(
         todo, keys=the_plan.keys, inputs=inputs, out_dir=out_dir, jobs=jobs, formats=formats,
-        verbose=verbose, done=done, progress=progress, skip=report.skipped,
+        verbose=verbose, done=done, chromium=chromium, progress=progress, skip=report.skipped,
         finish=lambda job, staged, error: report.ended(job, staged, error, runner.browser_version()),
     )  # fmt: skip
     try:

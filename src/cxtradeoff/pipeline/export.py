@@ -9,13 +9,26 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
-from cxtradeoff.errors import BrowserNotFoundError, OutputError, PrintError, RenderError
+from cxtradeoff.errors import OutputError, PrintError, RenderError
 from cxtradeoff.files import atomic_write_bytes
 from cxtradeoff.paths import PACKAGE_DIR
 
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
 TEMPLATE_NAME = "cxtradeoff"
+
+#: flags for a headless Chromium on a machine with no network but loopback
+CHROMIUM_ARGS: tuple[str, ...] = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+)
 
 # --------------------------------------------------------------------------- HTML
 
@@ -66,12 +79,12 @@ class PdfPrinter:
 
     Examples
     --------
-    >>> with PdfPrinter() as printer:  # doctest: +SKIP
+    >>> with PdfPrinter("/usr/bin/chromium") as printer:  # doctest: +SKIP
     ...     printer.print_pdf(Path("r.html"), Path("r.pdf"), title="Report")
     """
 
-    def __init__(self, *, executable: str | None = None, block_network: bool = True) -> None:
-        self.executable = executable or require_chromium()
+    def __init__(self, executable: str, *, block_network: bool = True) -> None:
+        self.executable = executable
         self.block_network = block_network
         self._pw: Any = None
         self._browser: Any = None
@@ -145,14 +158,15 @@ class PrinterThread:
     launched browser; a second failure is a :class:`PrintError` for that report alone.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, executable: str) -> None:
+        self.executable = executable
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cx-pdf")
         self._printer: PdfPrinter | None = None
         self.launches = 0
 
     def _ensure(self) -> PdfPrinter:
         if self._printer is None:
-            printer = PdfPrinter()
+            printer = PdfPrinter(self.executable)
             self.launches += 1
             printer.__enter__()
             self._printer = printer
@@ -173,7 +187,7 @@ class PrinterThread:
             try:
                 self._ensure().print_pdf(html_path, pdf_path, title=title, subtitle=subtitle)
                 return
-            except (OutputError, BrowserNotFoundError):
+            except OutputError:
                 raise
             except Exception as exc:  # crashed, closed, would not start: relaunch once
                 errors.append(exc)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cxtradeoff.contracts import ResultsFile, load_results
-from cxtradeoff.errors import DataValidationError, OutputError, RenderError
+from cxtradeoff.errors import BrowserNotFoundError, DataValidationError, OutputError, RenderError
 from cxtradeoff.pipeline import plan
 from cxtradeoff.pipeline.config import ReportSpec
 from cxtradeoff.pipeline.events import Event
@@ -120,6 +120,8 @@ class Runner:
     ----------
     todo
         Reports to build, in the order to start them (see :func:`plan.start_order`).
+    chromium
+        The Chromium executable that prints PDFs (needed when ``formats`` has ``pdf``).
     done
         Status of every report already settled (``ok`` for those up to date); updated as
         reports end.
@@ -136,6 +138,7 @@ class Runner:
         formats: Sequence[str],
         verbose: bool,
         done: dict[str, str],
+        chromium: str | None,
         finish: Finish,
         skip: Skip,
         progress: Callable[[Event], None],
@@ -144,6 +147,7 @@ class Runner:
         self.keys, self.inputs, self.out_dir = keys, inputs, out_dir
         self.jobs, self.formats, self.verbose = max(1, jobs), tuple(formats), verbose
         self.done, self.finish, self.skip, self.progress = done, finish, skip, progress
+        self.chromium = chromium
         self.running: dict[Future[Staged], tuple[Job, KernelWorker]] = {}
         self.printing: dict[Future[None], tuple[Job, Staged]] = {}
         self.printer: PrinterThread | None = None
@@ -159,7 +163,13 @@ class Runner:
             Also on SIGTERM (:class:`~cxtradeoff.errors.Terminated`). Either way, running
             kernels are killed, the browser closed and every staging folder removed.
         """
-        self.printer = PrinterThread() if "pdf" in self.formats else None
+        if "pdf" in self.formats and self.chromium is None:
+            raise BrowserNotFoundError(
+                "PDFs were asked for and no Chromium was given to print them"
+            )
+        self.printer = (
+            PrinterThread(self.chromium) if self.chromium and "pdf" in self.formats else None
+        )
         handler = _attach_cell_logger(self.progress) if self.verbose else None
         workers: list[KernelWorker] = []
         try:
