@@ -300,6 +300,12 @@ def read_manifest():
     return lambda root, out="out": load_manifest(root / out / "manifest.json")
 
 
+@pytest.fixture
+def nothing_written():
+    """``nothing_written(out)``: True when a build wrote nothing in ``out`` (at most its lock)."""
+    return lambda out: not out.exists() or {p.name for p in out.iterdir()} <= {".build.lock"}
+
+
 class Probes:
     """Reports whose notebook runs some code and saves the dict ``seen`` it makes."""
 

@@ -33,7 +33,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_an_operator_error_is_one_message_and_its_status(
-    case: str, tiny_project: Path, tmp_path: Path, monkeypatch, capsys
+    case: str, tiny_project: Path, tmp_path: Path, nothing_written, monkeypatch, capsys
 ) -> None:
     from cxtradeoff.cli import main
 
@@ -51,7 +51,7 @@ def test_an_operator_error_is_one_message_and_its_status(
     assert main(argv) == status
     err = capsys.readouterr().err
     assert said in err and err.startswith("cxtradeoff build: error: "), err
-    assert not (tmp_path / "out").exists() or {p.name for p in (tmp_path / "out").iterdir()} <= {".build.lock"}
+    assert nothing_written(tmp_path / "out")
 
 
 def test_the_lock_held_by_another_build_is_status_75(tiny_project: Path, run_build, capsys) -> None:

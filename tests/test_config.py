@@ -152,7 +152,7 @@ def test_the_project_configuration_is_valid() -> None:
     ],
 )  # fmt: skip
 def test_model_parameters_are_checked_before_any_kernel_starts(
-    tmp_path: Path, parameters: dict, expected: str, capsys
+    tmp_path: Path, parameters: dict, expected: str, nothing_written, capsys
 ) -> None:
     config = tmp_path / "reports.yaml"
     config.write_text(json.dumps({"reports": [{
@@ -161,8 +161,7 @@ def test_model_parameters_are_checked_before_any_kernel_starts(
     assert main(["build", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "report 'bad'" in err and expected in err, err
-    produced = [p.name for p in (tmp_path / "out").iterdir()] if (tmp_path / "out").exists() else []
-    assert set(produced) <= {".build.lock"}  # no kernel ran, nothing was written
+    assert nothing_written(tmp_path / "out")  # no kernel ran
 
 
 @pytest.mark.parametrize(
@@ -180,7 +179,7 @@ def test_model_parameters_are_checked_before_any_kernel_starts(
     ],
 )  # fmt: skip
 def test_a_bad_param_is_named_before_any_kernel_starts(
-    tmp_path: Path, param: str, expected: str, capsys
+    tmp_path: Path, param: str, expected: str, nothing_written, capsys
 ) -> None:
     out = tmp_path / "out"
     code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(out), "--only", "telecom",
@@ -188,7 +187,7 @@ def test_a_bad_param_is_named_before_any_kernel_starts(
     err = capsys.readouterr().err
     assert code == 2 and expected in err, err
     assert err.count("\n  - ") <= 1  # named once, not once per report
-    assert not out.exists() or {p.name for p in out.iterdir()} <= {".build.lock"}
+    assert nothing_written(out)
 
 
 def test_param_values_are_read_as_the_type_the_notebook_declares(tiny_project: Path) -> None:
