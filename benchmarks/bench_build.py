@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
-from cxtradeoff.config import load_config
+from cxtradeoff.browser import require_chromium
 from cxtradeoff.paths import REPORTS_CONFIG
+from cxtradeoff.pipeline.config import load_config
+from cxtradeoff.pipeline.export import CHROMIUM_ARGS
 
 BIN = Path(sys.executable).parent
 

@@ -54,20 +54,34 @@ ANALYSIS_CELLS = (
     """
     if fail:
         raise ValueError("deliberate failure for the test")
-    if results_path:
-        Path(results_path).write_text(json.dumps({
-            "display_name": label, "currency": "EUR",
-            "headline": {"scenario": "hybrid", "annual_savings": value * 1000,
-                         "npv": value, "break_even_conversion": 0.059, "p_loss": 0.25}}))
+    if results_path:  # a results file as cxtradeoff.contracts.ResultsFile defines it
+        results = json.loads(Path(data_file).with_name("results-template.json").read_text())
+        results["display_name"] = label
+        results["headline"].update(annual_savings=value * 1000, npv=value, npv_mean=value * 1000,
+                                   p_loss=0.25, break_even_conversion=0.059,
+                                   break_even_conversion_npv=0.059)
+        Path(results_path).write_text(json.dumps(results))
     """,
 )
 
 
+@pytest.fixture(scope="session")
+def results_template() -> str:
+    """A results file as the analysis writes it (telecom, few draws), for the tiny project's
+    notebook to adapt: it stays valid whatever the contract becomes."""
+    from cxtradeoff.profiles import load_profiles
+    from cxtradeoff.results import build_results
+
+    results = build_results(load_profiles()["telecom"], ["status_quo", "hybrid"], draws=200, seed=5)
+    return results.model_dump_json()
+
+
 @pytest.fixture
-def tiny_project(tmp_path: Path) -> Path:
+def tiny_project(tmp_path: Path, results_template: str) -> Path:
     """A project with two data files, an analysis notebook, a comparison notebook and a config."""
     root = tmp_path / "proj"
     (root / "data").mkdir(parents=True)
+    (root / "data" / "results-template.json").write_text(results_template)
     (root / "data" / "a.csv").write_text("name,value\nx,1\ny,2\n")
     (root / "data" / "b.csv").write_text("name,value\nx,10\ny,20\n")
     make_notebook(
@@ -249,3 +263,101 @@ def start_smtp_server(free_port: Callable[[], int]) -> Iterator[Callable[..., Sm
 def smtp_server(start_smtp_server: Callable[..., SmtpServer]) -> SmtpServer:
     """Plain SMTP on 127.0.0.1, no TLS, no login."""
     return start_smtp_server()
+
+
+# --- pipeline fixtures ---
+# Helpers of the build's tests: run `cxtradeoff build` on a project (in this process or as
+# a command), read its manifest, and write notebooks that report what their kernel saw.
+
+
+def _build_argv(root: Path, args: tuple[str, ...]) -> list[str]:
+    out = [] if "--out" in args else ["--out", str(root / "out")]
+    return ["build", "--config", str(root / "reports.yaml"), *out, *args]
+
+
+@pytest.fixture
+def run_build():
+    """``run_build(root, *args)``: `cxtradeoff build` of ``root/reports.yaml`` into
+    ``root/out`` (unless ``--out`` is given) in this process; its exit status."""
+    from cxtradeoff.cli import main
+
+    return lambda root, *args: main(_build_argv(root, args))
+
+
+@pytest.fixture
+def build_command():
+    """``build_command(root, *args)``: the same build as a command line for a subprocess."""
+    import sys
+
+    return lambda root, *args: [sys.executable, "-m", "cxtradeoff.cli", *_build_argv(root, args)]
+
+
+@pytest.fixture
+def read_manifest():
+    """``read_manifest(root)``: the manifest of ``root/out``, as the typed model."""
+    from cxtradeoff.contracts import load_manifest
+
+    return lambda root, out="out": load_manifest(root / out / "manifest.json")
+
+
+@pytest.fixture
+def nothing_written():
+    """``nothing_written(out)``: True when a build wrote nothing in ``out`` (at most its lock)."""
+    return lambda out: not out.exists() or {p.name for p in out.iterdir()} <= {".build.lock"}
+
+
+class Probes:
+    """Reports whose notebook runs some code and saves the dict ``seen`` it makes."""
+
+    def report(self, root: Path, name: str, code: str) -> dict:
+        """Write ``root/name/name.ipynb`` running ``code``; its configuration entry."""
+        notebook = make_notebook(
+            root / name / f"{name}.ipynb",
+            'probe: str = ""  # file the notebook writes what it saw into',
+            textwrap.dedent(code).strip(),
+            "from pathlib import Path as _P\nimport json as _j\n_P(probe).write_text(_j.dumps(seen))",
+        )
+        probe = root / "probes" / f"{name}.json"
+        probe.parent.mkdir(exist_ok=True)
+        return {"name": name, "notebook": str(notebook.relative_to(root)),
+                "parameters": {"probe": str(probe)}}  # fmt: skip
+
+    def read(self, root: Path, name: str) -> dict:
+        """What the notebook of report ``name`` saw."""
+        return json.loads((root / "probes" / f"{name}.json").read_text())
+
+
+@pytest.fixture
+def probes() -> Probes:
+    """Notebooks that report what their kernel saw (see :class:`Probes`)."""
+    return Probes()
+
+
+@pytest.fixture
+def tiny_config():
+    """``tiny_config(root, fail_b=...)``: rewrite the tiny project's configuration."""
+    return write_config
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path):
+    """``tmpfs(size="4m", read_only=False)``: a small real file system mounted for the test
+    (a disk that fills up, a read-only one); the test is skipped where mounting is refused."""
+    import subprocess
+
+    mounted: list[Path] = []
+
+    def mount(size: str = "4m", *, read_only: bool = False) -> Path:
+        point = tmp_path / f"fs{len(mounted)}"
+        point.mkdir()
+        options = f"size={size},mode=0755" + (",ro" if read_only else "")
+        run = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                             capture_output=True, text=True, check=False)  # fmt: skip
+        if run.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (needs root): {run.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], capture_output=True, check=False)

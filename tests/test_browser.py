@@ -58,10 +58,11 @@ def test_ensure_says_what_to_install_and_exits_0(tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_without_chromium_html_is_built_and_asking_for_pdf_fails(tiny_project, tmp_path) -> None:
+def test_without_chromium_html_is_built_and_asking_for_pdf_fails(
+    tiny_project, tmp_path, build_command
+) -> None:
     env = {**os.environ, browser.ENV_VAR: str(tmp_path / "missing")}
-    cmd = [sys.executable, "-m", "cxtradeoff.cli", "build", "--config",
-           str(tiny_project / "reports.yaml"), "--out", str(tiny_project / "out"), "--only", "rep-a"]  # fmt: skip
+    cmd = build_command(tiny_project, "--only", "rep-a")
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert "no Chromium found, so PDFs are skipped and HTML built" in run.stderr

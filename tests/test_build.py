@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from conftest import write_config
-from cxtradeoff.cli import main
-
 pytestmark = pytest.mark.slow
-
-
-def _build(root: Path, *args: str) -> int:
-    return main(["build", "--config", str(root / "reports.yaml"), "--out", str(root / "out"), *args])
-
-
-def _manifest(root: Path) -> dict:
-    return json.loads((root / "out" / "manifest.json").read_text())
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -36,63 +23,72 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def test_build_writes_every_output_manifest_and_index(tiny_project: Path, capsys) -> None:
-    assert _build(tiny_project, "--jobs", "2") == 0
+def test_build_writes_every_output_manifest_and_index(
+    tiny_project: Path, run_build, read_manifest, capsys
+) -> None:
+    assert run_build(tiny_project, "--jobs", "2") == 0
     out = tiny_project / "out"
     for name in ("rep-a", "rep-b", "compare"):
         for ext in ("html", "pdf", "ipynb"):
             assert (out / f"{name}.{ext}").stat().st_size > 0, (name, ext)
-    manifest = _manifest(tiny_project)
-    entry = manifest["reports"]["rep-a"]
-    assert entry["status"] == "ok" and entry["error"] is None
-    assert entry["parameters"]["label"] == "Alpha"
-    assert set(entry["inputs"]) >= {"notebooks/analysis.ipynb", "data/a.csv", "package:cxtradeoff"}
-    assert all(len(h) == 64 for h in entry["inputs"].values())
-    assert entry["headline"]["annual_savings"] == pytest.approx(3000.0)
-    assert entry["outputs"]["results"] == "rep-a.results.json"
-    assert entry["duration_s"] > 0 and entry["started"]
-    assert "papermill" in manifest["packages"] and "chromium" in manifest["packages"]
+    manifest = read_manifest(tiny_project)
+    entry = manifest.reports["rep-a"]
+    assert entry.status == "ok" and entry.error is None
+    assert entry.parameters["label"] == "Alpha"
+    assert set(entry.inputs) >= {"notebooks/analysis.ipynb", "data/a.csv", "package:cxtradeoff"}
+    assert all(len(h) == 64 for h in entry.inputs.values())
+    assert entry.headline is not None and entry.headline.annual_savings == pytest.approx(3000.0)
+    assert entry.outputs["results"] == "rep-a.results.json"
+    assert entry.duration_s and entry.duration_s > 0 and entry.started
+    assert "papermill" in manifest.packages and "chromium" in manifest.packages
+    assert "chromium" in entry.packages
     # the comparison ran after, and read, both reports' results
     executed = (out / "compare.ipynb").read_text()
     assert "Alpha 3000.0" in executed and "Beta 30000.0" in executed
     index = (out / "index.html").read_text()
-    for text in ("Report A", "Report B", "Comparison", "3.0 k EUR", "5.9%", "25.0%", "rep-a.pdf"):
+    for text in ("Report A", "Report B", "Comparison", "EUR 3,000", "5.9%", "25%", "rep-a.pdf"):
         assert text in index, text
     summary = capsys.readouterr().out
     assert "rep-a" in summary and "ok" in summary
+    assert not (out / "build.log").exists()  # nothing went wrong, nothing to log
 
 
-def test_nothing_to_do_rewrites_nothing(tiny_project: Path, capsys) -> None:
-    assert _build(tiny_project) == 0
+def test_nothing_to_do_rewrites_nothing(tiny_project: Path, run_build, capsys) -> None:
+    assert run_build(tiny_project) == 0
     before = _snapshot(tiny_project / "out")
     capsys.readouterr()
-    assert _build(tiny_project) == 0
+    assert run_build(tiny_project) == 0
     assert "Nothing to do" in capsys.readouterr().out
     assert _snapshot(tiny_project / "out") == before
 
 
-def test_changing_one_data_file_rebuilds_exactly_its_reports(tiny_project: Path) -> None:
-    assert _build(tiny_project) == 0
-    first = _manifest(tiny_project)["reports"]
+def test_changing_one_data_file_rebuilds_exactly_its_reports(
+    tiny_project: Path, run_build, read_manifest
+) -> None:
+    assert run_build(tiny_project) == 0
+    first = read_manifest(tiny_project).reports
     (tiny_project / "data" / "b.csv").write_text("name,value\nx,10\ny,21\n")
-    assert _build(tiny_project) == 0
-    second = _manifest(tiny_project)["reports"]
-    rebuilt = {n for n in second if second[n]["build_id"] != first[n]["build_id"]}
+    assert run_build(tiny_project) == 0
+    second = read_manifest(tiny_project).reports
+    rebuilt = {n for n in second if second[n].build_id != first[n].build_id}
     assert rebuilt == {"rep-b", "compare"}  # rep-a untouched; compare reads rep-b
-    assert second["rep-b"]["headline"]["annual_savings"] == pytest.approx(31000.0)
-    # --force rebuilds all
-    assert _build(tiny_project, "--force", "--only", "rep-a") == 0
-    third = _manifest(tiny_project)["reports"]
-    assert third["rep-a"]["build_id"] != second["rep-a"]["build_id"]
-    assert third["rep-b"]["build_id"] == second["rep-b"]["build_id"]
+    assert second["rep-b"].headline.annual_savings == pytest.approx(31000.0)
+    # --force rebuilds all that are selected
+    assert run_build(tiny_project, "--force", "--only", "rep-a") == 0
+    third = read_manifest(tiny_project).reports
+    assert third["rep-a"].build_id != second["rep-a"].build_id
+    assert third["rep-b"].build_id == second["rep-b"].build_id
 
 
-def test_a_failing_notebook_keeps_the_last_good_report(tiny_project: Path, capsys) -> None:
-    assert _build(tiny_project, "--formats", "html") == 0
+def test_a_failing_notebook_keeps_the_last_good_report(
+    tiny_project: Path, run_build, read_manifest, tiny_config, capsys
+) -> None:
+    assert run_build(tiny_project, "--formats", "html") == 0
     good = (tiny_project / "out" / "rep-b.html").read_bytes()
-    write_config(tiny_project, fail_b=True)
+    good_entry = read_manifest(tiny_project).reports["rep-b"]
+    tiny_config(tiny_project, fail_b=True)
     capsys.readouterr()
-    assert _build(tiny_project, "--formats", "html") == 1
+    assert run_build(tiny_project, "--formats", "html") == 1
     out = capsys.readouterr().out
     assert "rep-b" in out and "failed" in out
     assert "ValueError: deliberate failure for the test" in out
@@ -102,22 +98,26 @@ def test_a_failing_notebook_keeps_the_last_good_report(tiny_project: Path, capsy
     assert failed_nb.is_file() and str(failed_nb) in out
     assert "deliberate failure" in failed_nb.read_text()
     assert (tiny_project / "out" / "rep-b.html").read_bytes() == good  # last good report kept
-    entries = _manifest(tiny_project)["reports"]
-    assert entries["rep-b"]["status"] == "failed"
-    assert entries["rep-a"]["status"] == "ok"
-    assert entries["compare"]["status"] == "skipped"  # it reads the failed report
+    entries = read_manifest(tiny_project).reports
+    assert entries["rep-b"].status == "failed"
+    # the entry still describes the files that stay: the last good build of rep-b
+    assert entries["rep-b"].build_id == good_entry.build_id
+    assert entries["rep-b"].headline == good_entry.headline
+    assert entries["rep-a"].status == "ok"
+    assert entries["compare"].status == "skipped"  # it reads the failed report
     # fixed again: the failed copy goes away and the report is rebuilt
-    write_config(tiny_project, fail_b=False)
-    assert _build(tiny_project, "--formats", "html") == 0
+    tiny_config(tiny_project, fail_b=False)
+    assert run_build(tiny_project, "--formats", "html") == 0
     assert not failed_nb.exists()
 
 
-def test_html_loads_nothing_from_any_host_in_a_real_browser(tiny_project: Path) -> None:
+def test_html_loads_nothing_from_any_host_in_a_real_browser(tiny_project: Path, run_build) -> None:
     from playwright.sync_api import sync_playwright
 
-    from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
+    from cxtradeoff.browser import require_chromium
+    from cxtradeoff.pipeline.export import CHROMIUM_ARGS
 
-    assert _build(tiny_project, "--formats", "html", "--only", "rep-a") == 0
+    assert run_build(tiny_project, "--formats", "html", "--only", "rep-a") == 0
     outside: list[str] = []
     errors: list[str] = []
     with sync_playwright() as pw:
@@ -146,8 +146,8 @@ def test_html_loads_nothing_from_any_host_in_a_real_browser(tiny_project: Path) 
     assert errors == []
 
 
-def test_pdf_is_a4_with_page_numbers_and_title(tiny_project: Path) -> None:
-    assert _build(tiny_project, "--only", "rep-a") == 0
+def test_pdf_is_a4_with_page_numbers_and_title(tiny_project: Path, run_build) -> None:
+    assert run_build(tiny_project, "--only", "rep-a") == 0
     reader = PdfReader(tiny_project / "out" / "rep-a.pdf")
     box = reader.pages[0].mediabox
     # A4 is 595.3 x 841.9 points; Chromium rounds to whole CSS pixels
@@ -157,83 +157,39 @@ def test_pdf_is_a4_with_page_numbers_and_title(tiny_project: Path) -> None:
     assert "Page 1 of" in text and "Report A" in text and "Alpha" in text
 
 
-def test_only_unknown_name_and_bad_options_exit_2(tiny_project: Path, capsys) -> None:
-    assert _build(tiny_project, "--only", "nope") == 2
-    assert "no report named 'nope'" in capsys.readouterr().err
-    assert _build(tiny_project, "--formats", "docx") == 2
-    assert "--formats" in capsys.readouterr().err
-    assert not (tiny_project / "out").exists()
-
-
-def test_dated_archives_are_pruned_to_keep(tiny_project: Path) -> None:
+def test_dated_archives_are_pruned_to_keep(tiny_project: Path, run_build, read_manifest) -> None:
     for _ in range(3):
-        assert _build(tiny_project, "--force", "--only", "rep-a", "--formats", "html", "--keep", "2") == 0
+        assert run_build(tiny_project, "--force", "--only", "rep-a", "--formats", "html", "--keep", "2") == 0
     archives = sorted((tiny_project / "out" / "archive").iterdir())
     assert len(archives) == 2
-    latest = json.loads((archives[-1] / "manifest.json").read_text())
-    assert latest == _manifest(tiny_project)
+    assert (archives[-1] / "manifest.json").read_bytes() == (tiny_project / "out" / "manifest.json").read_bytes()
     assert (archives[-1] / "rep-a.html").read_bytes() == (tiny_project / "out" / "rep-a.html").read_bytes()
 
 
-def _cli(root: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "cxtradeoff.cli", "build", "--config", str(root / "reports.yaml"),
-            "--out", str(root / "out"), *args]  # fmt: skip
-
-
-def test_two_builds_at_once_one_waits_or_exits_cleanly(tiny_project: Path) -> None:
-    first = subprocess.Popen(_cli(tiny_project, "--formats", "html"), stdout=subprocess.PIPE,
+def test_two_builds_at_once_one_waits_or_exits_cleanly(
+    tiny_project: Path, build_command, read_manifest
+) -> None:
+    first = subprocess.Popen(build_command(tiny_project, "--formats", "html"), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)  # fmt: skip
     lock = tiny_project / "out" / ".build.lock"
     deadline = time.monotonic() + 60
     while not list((tiny_project / "out").glob(".staging-*")) and time.monotonic() < deadline:
         time.sleep(0.05)
-    second = subprocess.run(_cli(tiny_project, "--formats", "html", "--wait", "0.5"),
+    second = subprocess.run(build_command(tiny_project, "--formats", "html", "--wait", "0.5"),
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert second.returncode == 75, second.stderr
     assert "another build is running" in second.stderr and str(lock) in second.stderr
-    third = subprocess.run(_cli(tiny_project, "--formats", "html", "--wait", "300"),
+    third = subprocess.run(build_command(tiny_project, "--formats", "html", "--wait", "300"),
                            capture_output=True, text=True, check=False)  # fmt: skip
     _, first_err = first.communicate(timeout=300)
     assert first.returncode == 0, first_err
     assert third.returncode == 0, third.stderr
     assert "Nothing to do" in third.stdout  # it waited, then found the first build's work
-    assert _manifest(tiny_project)["reports"]["compare"]["status"] == "ok"
+    assert read_manifest(tiny_project).reports["compare"].status == "ok"
 
 
-def test_sigkill_half_way_leaves_no_torn_file(tiny_project: Path) -> None:
-    assert _build(tiny_project, "--formats", "html") == 0
-    good = {p.name: p.read_bytes() for p in (tiny_project / "out").glob("*.*")}
-    (tiny_project / "data" / "a.csv").write_text("name,value\nx,5\ny,5\n")
-    (tiny_project / "data" / "b.csv").write_text("name,value\nx,50\ny,50\n")
-    proc = subprocess.Popen(_cli(tiny_project, "--formats", "html", "--jobs", "1"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # fmt: skip
-    out = tiny_project / "out"
-    deadline = time.monotonic() + 120
-    # kill once the first report is in place and the second is still running
-    while time.monotonic() < deadline:
-        if (out / "rep-a.html").read_bytes() != good["rep-a.html"] and list(out.glob(".staging-*")):
-            break
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    for path in out.glob("*.*"):  # every visible file is whole: the old or the new version
-        if path.suffix == ".json":
-            json.loads(path.read_text())
-        elif path.suffix == ".html":
-            assert path.read_text().rstrip().endswith("</html>"), path
-        elif path.suffix == ".ipynb":
-            json.loads(path.read_text())
-    assert (out / "rep-b.html").read_bytes() == good["rep-b.html"]
-    assert (out / "manifest.json").read_bytes() == good["manifest.json"]
-    # the next build completes and cleans what the killed one left
-    assert _build(tiny_project, "--formats", "html") == 0
-    assert not list(out.glob(".staging-*")) and not list(out.glob(".*.tmp"))
-    assert _manifest(tiny_project)["reports"]["rep-b"]["headline"]["annual_savings"] == pytest.approx(100000.0)
-
-
-def test_verbose_shows_cells_and_plain_lines_when_not_a_terminal(tiny_project: Path) -> None:
-    run = subprocess.run(_cli(tiny_project, "--formats", "html", "--only", "rep-a", "-v"),
+def test_verbose_shows_cells_and_plain_lines_when_not_a_terminal(tiny_project: Path, build_command) -> None:
+    run = subprocess.run(build_command(tiny_project, "--formats", "html", "--only", "rep-a", "-v"),
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "rep-a: Executing Cell 3" in run.stderr
@@ -241,13 +197,13 @@ def test_verbose_shows_cells_and_plain_lines_when_not_a_terminal(tiny_project: P
     assert "rep-a: ok in" in run.stderr
 
 
-def test_progress_bar_on_a_terminal(tiny_project: Path) -> None:
+def test_progress_bar_on_a_terminal(tiny_project: Path, build_command) -> None:
     """On a terminal (a pseudo-terminal here) the build draws a progress bar over reports."""
     import pty
 
     leader, follower = pty.openpty()
     try:
-        proc = subprocess.Popen(_cli(tiny_project, "--formats", "html", "--jobs", "2"),
+        proc = subprocess.Popen(build_command(tiny_project, "--formats", "html", "--jobs", "2"),
                                 stdin=follower, stdout=follower, stderr=follower)  # fmt: skip
         os.close(follower)
         chunks = []
@@ -268,62 +224,32 @@ def test_progress_bar_on_a_terminal(tiny_project: Path) -> None:
     assert "[" not in screen.split("report  ")[0].splitlines()[0]  # no plain time-stamped log lines
 
 
-def test_landing_page_words_the_break_even_ends_and_escapes_everything() -> None:
-    from cxtradeoff.build import render_index
-
-    def entry(k: float | None, name: str) -> dict:
-        return {"title": f"<i>{name}</i>", "status": "ok", "outputs": {"html": f"{name}.html"},
-                "display_name": "<script>alert(1)</script>",
-                "headline": {"currency": "EUR", "annual_savings": 2.5e6, "break_even_conversion": k,
-                             "p_loss": 0.004}}  # fmt: skip
-
-    page = render_index({"build_id": "b", "reports": {
-        "a": entry(1.3, "a"), "b": entry(-0.2, "b"), "c": entry(0.0589, "c"), "d": entry(None, "d")}})  # fmt: skip
-    assert "always pays" in page and "never pays" in page and "5.9%" in page
-    assert "2.5 M EUR" in page and "0.4%" in page
-    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "<i>" not in page and "&lt;i&gt;a&lt;/i&gt;" in page
-
-
-def test_each_kernel_runs_in_its_own_notebooks_folder(tiny_project: Path) -> None:
+def test_each_kernel_runs_in_its_own_notebooks_folder(tiny_project: Path, run_build, probes) -> None:
     """Kernels of notebooks in different folders, run at once, each start in their own."""
-    from conftest import make_notebook
-
+    reports = [probes.report(tiny_project, sub, "import os, time\ntime.sleep(1)\nseen = {'cwd': os.getcwd()}")
+               for sub in ("one", "two")]  # fmt: skip
+    (tiny_project / "reports.yaml").write_text(json.dumps({"reports": reports}))
+    assert run_build(tiny_project, "--formats", "html", "--jobs", "2") == 0
     for sub in ("one", "two"):
-        make_notebook(tiny_project / sub / "where.ipynb",
-                      'results_path: str = ""  # where to write results',
-                      "import json, os, time\ntime.sleep(1)\nfrom pathlib import Path\n"
-                      "Path(results_path).write_text(json.dumps({'cwd': os.getcwd()}))")  # fmt: skip
-    (tiny_project / "reports.yaml").write_text(json.dumps({"reports": [
-        {"name": "one", "notebook": "one/where.ipynb"}, {"name": "two", "notebook": "two/where.ipynb"}]}))  # fmt: skip
-    assert _build(tiny_project, "--formats", "html", "--jobs", "2") == 0
-    for sub in ("one", "two"):
-        seen = json.loads((tiny_project / "out" / f"{sub}.results.json").read_text())["cwd"]
-        assert seen == str((tiny_project / sub).resolve())
+        assert probes.read(tiny_project, sub)["cwd"] == str((tiny_project / sub).resolve())
 
 
-def test_a_kept_kernel_starts_each_notebook_clean(tiny_project: Path) -> None:
-    """One worker runs both notebooks on one kernel; the second sees nothing of the first."""
-    from conftest import make_notebook
-
-    make_notebook(tiny_project / "dirty" / "dirty.ipynb", "x: int = 0  # unused",
-                  "import matplotlib as mpl\nimport matplotlib.pyplot as plt\nleak = 1\n"
-                  "mpl.rcParams['lines.linewidth'] = 9\nfig = plt.figure()\nimport os\nos.chdir('/')")  # fmt: skip
-    make_notebook(tiny_project / "clean" / "clean.ipynb", 'results_path: str = ""  # what it sees',
-                  "import json, os\nimport matplotlib as mpl\nimport matplotlib.pyplot as plt\n"
-                  "seen = {'leak': 'leak' in globals(), 'lw': mpl.rcParams['lines.linewidth'],\n"
-                  "        'figures': plt.get_fignums(), 'cwd': os.getcwd(), 'pid': os.getpid()}\n"
-                  "open(results_path, 'w').write(json.dumps(seen))")  # fmt: skip
-    make_notebook(tiny_project / "pid" / "pid.ipynb", 'results_path: str = ""  # the kernel',
-                  "import json, os\nopen(results_path, 'w').write(json.dumps({'pid': os.getpid()}))")
-    (tiny_project / "reports.yaml").write_text(json.dumps({"reports": [
-        {"name": "dirty", "notebook": "dirty/dirty.ipynb"},
-        {"name": "pid", "notebook": "pid/pid.ipynb"},
-        {"name": "clean", "notebook": "clean/clean.ipynb"}]}))  # fmt: skip
-    assert _build(tiny_project, "--formats", "html", "--jobs", "1") == 0
-    seen = json.loads((tiny_project / "out" / "clean.results.json").read_text())
-    pid = json.loads((tiny_project / "out" / "pid.results.json").read_text())["pid"]
-    assert seen["pid"] == pid  # the same kernel ran them, one after the other
+def test_a_kept_kernel_starts_each_notebook_clean(tiny_project: Path, run_build, probes) -> None:
+    """One worker runs the notebooks on one kernel; a later one sees nothing of an earlier one."""
+    reports = [
+        probes.report(tiny_project, "dirty",
+                      "import matplotlib as mpl\nimport matplotlib.pyplot as plt\nleak = 1\n"
+                      "mpl.rcParams['lines.linewidth'] = 9\nfig = plt.figure()\nimport os\n"
+                      "seen = {'pid': os.getpid()}\nos.chdir('/')"),
+        probes.report(tiny_project, "clean",
+                      "import os\nimport matplotlib as mpl\nimport matplotlib.pyplot as plt\n"
+                      "seen = {'leak': 'leak' in globals(), 'lw': mpl.rcParams['lines.linewidth'],\n"
+                      "        'figures': plt.get_fignums(), 'cwd': os.getcwd(), 'pid': os.getpid()}"),
+    ]  # fmt: skip
+    (tiny_project / "reports.yaml").write_text(json.dumps({"reports": reports}))
+    assert run_build(tiny_project, "--formats", "html", "--jobs", "1") == 0
+    seen = probes.read(tiny_project, "clean")
+    assert seen["pid"] == probes.read(tiny_project, "dirty")["pid"]  # the same kernel ran both
     assert seen["leak"] is False and seen["figures"] == [] and seen["lw"] != 9
     assert seen["cwd"] == str((tiny_project / "clean").resolve())
     executed = json.loads((tiny_project / "out" / "clean.ipynb").read_text())

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from cxtradeoff.cli import main
-from cxtradeoff.config import load_config, notebook_parameters, parse_config
 from cxtradeoff.errors import ConfigError
 from cxtradeoff.paths import NOTEBOOKS_DIR, REPORTS_CONFIG, ROOT
+from cxtradeoff.pipeline.config import load_config, notebook_parameters, parse_config
 
 
 def _problems(raw: object, root: Path) -> str:
@@ -141,11 +141,18 @@ def test_the_project_configuration_is_valid() -> None:
         ({"overrides": {"ai_resolution_share": 0.95}},
          "field 'parameters.overrides': with scenario 'hybrid':"),
         ({"horizon_years": 40}, "field 'parameters.horizon_years': horizon_years = 40"),
-        ({"profiles_path": "/nonexistent/profiles.csv"}, "field 'parameters.profiles_path':"),
+        ({"profiles_path": "/nonexistent/profiles.csv"},
+         "field 'parameters.profiles_path': /nonexistent/profiles.csv: no such file"),
+        ({"draws": -5}, "field 'parameters.draws': draws = -5 is out of range: expected "
+                        "a whole number from 1,000 to 1,000,000"),
+        ({"draws": 0}, "field 'parameters.draws': draws = 0 is out of range"),
+        ({"draws": 100_000_000}, "field 'parameters.draws': draws = 100000000 is out of range"),
+        ({"draws": 999}, "field 'parameters.draws': draws = 999 is out of range"),
+        ({"draws": "many"}, "field 'parameters.draws': expected int, got str 'many'"),
     ],
 )  # fmt: skip
 def test_model_parameters_are_checked_before_any_kernel_starts(
-    tmp_path: Path, parameters: dict, expected: str, capsys
+    tmp_path: Path, parameters: dict, expected: str, nothing_written, capsys
 ) -> None:
     config = tmp_path / "reports.yaml"
     config.write_text(json.dumps({"reports": [{
@@ -154,5 +161,51 @@ def test_model_parameters_are_checked_before_any_kernel_starts(
     assert main(["build", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "report 'bad'" in err and expected in err, err
-    produced = [p.name for p in (tmp_path / "out").iterdir()] if (tmp_path / "out").exists() else []
-    assert set(produced) <= {".build.lock"}  # no kernel ran, nothing was written
+    assert nothing_written(tmp_path / "out")  # no kernel ran
+
+
+@pytest.mark.parametrize(
+    ("param", "expected"),
+    [
+        ("draws=2000000", "report 'telecom', field 'parameters.draws': draws = 2000000 is out of range"),
+        ("draws=abc", "--param draws='abc': expected a whole number, e.g. 2000 (notebooks/"
+                      "02-savings-vs-loyalty.ipynb, notebooks/03-comparison.ipynb declare 'draws: int')"),
+        ("draws=2e3", "--param draws='2e3': expected a whole number"),
+        ("horizon_years=true", "--param horizon_years='true': expected a whole number"),
+        ("overrides=[1]", "--param overrides='[1]': expected a dict in JSON"),
+        ("draw=2000", "--param draw: no notebook of the configuration declares it"),
+        ("results_path=x", "--param results_path: set by the build, not on the command line"),
+        ("noequals", "--param 'noequals': expected NAME=VALUE"),
+    ],
+)  # fmt: skip
+def test_a_bad_param_is_named_before_any_kernel_starts(
+    tmp_path: Path, param: str, expected: str, nothing_written, capsys
+) -> None:
+    out = tmp_path / "out"
+    code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(out), "--only", "telecom",
+                 "--param", param])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err, err
+    assert err.count("\n  - ") <= 1  # named once, not once per report
+    assert nothing_written(out)
+
+
+def test_param_values_are_read_as_the_type_the_notebook_declares(tiny_project: Path) -> None:
+    raw = {"reports": [_report()]}
+    overrides = {"label": "a #b: c", "scale": "2", "fail": "yes", "data_file": "007"}
+    spec = parse_config(raw, path=tiny_project / "r.yaml", root=tiny_project,
+                        overrides=overrides).by_name()["rep-a"]  # fmt: skip
+    assert spec.parameters == {"label": "a #b: c", "scale": 2.0, "fail": True, "data_file": "007"}
+    for bad, message in (("inf", "expected a finite number"), ("1e999", "expected a finite number"),
+                         ("two", "expected a number")):  # fmt: skip
+        with pytest.raises(ConfigError, match=message):
+            parse_config(raw, path=tiny_project / "r.yaml", root=tiny_project, overrides={"scale": bad})
+
+
+def test_param_parsing_doctest() -> None:
+    import doctest
+
+    from cxtradeoff import limits
+    from cxtradeoff.pipeline import config
+
+    assert doctest.testmod(config).failed == 0 and doctest.testmod(limits).failed == 0

@@ -9,10 +9,18 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
+from cxtradeoff.browser import require_chromium
 from cxtradeoff.cli import main
-from cxtradeoff.formatting import break_even_sentence, chance, money
+from cxtradeoff.contracts import load_manifest, load_results
+from cxtradeoff.formatting import (
+    break_even_sentence,
+    break_even_words,
+    chance,
+    money,
+    scenario_title,
+)
 from cxtradeoff.paths import COMPANY_PROFILES, NOTEBOOKS_DIR, REPORTS_CONFIG
+from cxtradeoff.pipeline.export import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
 
@@ -21,10 +29,10 @@ XSS = "<script>alert(1)</script>"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The evidence and telecom reports, built with 400 Monte Carlo draws."""
+    """The evidence and telecom reports, built with 1,000 Monte Carlo draws."""
     out = tmp_path_factory.mktemp("reports")
     code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(out), "--only", "telecom",
-                 "evidence", "--param", "draws=400", "--jobs", "2"])  # fmt: skip
+                 "evidence", "--param", "draws=1000", "--jobs", "2"])  # fmt: skip
     assert code == 0
     return out
 
@@ -58,19 +66,20 @@ def test_evidence_pdf_holds_the_title_and_the_key_figures(built: Path) -> None:
 
 
 def test_manifest_and_landing_page_carry_the_headline(built: Path) -> None:
-    manifest = json.loads((built / "manifest.json").read_text())
-    entry = manifest["reports"]["telecom"]
-    results = json.loads((built / "telecom.results.json").read_text())
-    assert entry["headline"] == {"currency": results["currency"], **results["headline"]}
-    assert entry["parameters"]["draws"] == 400 and entry["parameters"]["profile"] == "telecom"
-    assert "data/company_profiles.csv" in entry["inputs"]
-    assert manifest["reports"]["evidence"]["headline"] is None
+    manifest = load_manifest(built / "manifest.json")
+    entry = manifest.reports["telecom"]
+    results = load_results(built / "telecom.results.json")
+    assert entry.headline is not None
+    assert entry.headline.model_dump() == {"currency": results.currency, **results.headline.model_dump()}
+    assert entry.parameters["draws"] == 1000 and entry.parameters["profile"] == "telecom"
+    assert "data/company_profiles.csv" in entry.inputs
+    assert manifest.reports["evidence"].headline is None
     index = (built / "index.html").read_text()
     assert "Telecom operator (illustrative)" in index
-    head = results["headline"]
-    shown = head.get("break_even_conversion_npv", head["break_even_conversion"])
-    expected = "always pays" if shown >= 1 else "never pays" if shown <= 0 else f"{100 * shown:.1f}%"
-    assert expected in index
+    head = results.headline  # the landing page words them as the report does
+    for shown in (scenario_title(head.scenario), money(head.npv_mean, results.currency),
+                  break_even_words(head.break_even_conversion_npv), chance(head.p_loss)):  # fmt: skip
+        assert shown in index, shown
 
 
 def test_a_hostile_display_name_renders_as_text_and_runs_nothing(tmp_path: Path) -> None:
@@ -89,7 +98,7 @@ def test_a_hostile_display_name_renders_as_text_and_runs_nothing(tmp_path: Path)
     config.write_text(json.dumps({"reports": [{
         "name": "hostile", "notebook": str(NOTEBOOKS_DIR / "02-savings-vs-loyalty.ipynb"),
         "title": "Hostile <b>title</b>", "profile": "telecom", "inputs": [str(profiles)],
-        "parameters": {"profile": "telecom", "profiles_path": str(profiles), "draws": 200}}]}))  # fmt: skip
+        "parameters": {"profile": "telecom", "profiles_path": str(profiles), "draws": 1000}}]}))  # fmt: skip
     out = tmp_path / "out"
     assert main(["build", "--config", str(config), "--out", str(out), "--formats", "html"]) == 0
     dialogs: list[str] = []
@@ -125,7 +134,8 @@ def test_evidence_html_is_self_contained_and_names_its_sources(built: Path) -> N
 def test_a_forced_rebuild_gives_the_same_numbers_bit_for_bit(built: Path) -> None:
     before = (built / "telecom.results.json").read_bytes()
     code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(built), "--only", "telecom",
-                 "--param", "draws=400", "--force", "--formats", "html"])  # fmt: skip
+                 "--param", "draws=1000", "--force", "--formats", "html"])  # fmt: skip
     assert code == 0
     assert (built / "telecom.results.json").read_bytes() == before
-    assert not (built / "telecom.pdf").exists()  # not made this time: no stale copy left
+    assert (built / "telecom.pdf").exists()  # not made this time: the last one is kept
+    assert load_manifest(built / "manifest.json").reports["telecom"].outputs["pdf"] is None

@@ -7,7 +7,9 @@ Search order: the ``CXTRADEOFF_CHROMIUM`` environment variable; ``chromium``,
 ``python -m playwright install chromium``. If both fail it says what to install and
 exits 0, because HTML reports can still be built.
 
-This module imports nothing heavy so that ``make`` stays fast.
+This module imports nothing heavy so that ``make`` stays fast. It finds the browser; the
+pipeline is handed its path by the command line and prints with it
+(:mod:`cxtradeoff.pipeline.export`, which also holds the flags Chromium is launched with).
 """
 
 from __future__ import annotations
@@ -23,20 +25,6 @@ from cxtradeoff.errors import BrowserNotFoundError
 
 ENV_VAR = "CXTRADEOFF_CHROMIUM"
 PATH_NAMES: tuple[str, ...] = ("chromium", "chromium-browser", "google-chrome")
-
-#: flags for a headless Chromium on a machine with no network but loopback
-CHROMIUM_ARGS: tuple[str, ...] = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-)
 
 
 def _playwright_download() -> str | None:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from cxtradeoff import __version__
-from cxtradeoff.errors import CxTradeoffError
+from cxtradeoff.errors import EXIT_INTERRUPTED, CxTradeoffError
 
 #: subcommand modules, in the order ``--help`` lists them
 COMMANDS: tuple[str, ...] = (
@@ -46,9 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CxTradeoffError as exc:
         print(f"cxtradeoff {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"cxtradeoff {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM where a command turns it into one
+        code = getattr(exc, "exit_code", EXIT_INTERRUPTED)
+        word = "terminated" if code != EXIT_INTERRUPTED else "interrupted"
+        print(f"cxtradeoff {args.command}: {word}", file=sys.stderr)
+        return int(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

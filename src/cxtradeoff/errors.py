@@ -10,12 +10,18 @@ maps errors to statuses. The statuses, for an operator reading a scheduler's log
 2     bad input: configuration, options, parameters or a data file
 3     PDFs were asked for and no Chromium was found
 4     the mail server did not take the message
+73    the output folder cannot be written (read-only, not a folder, disk full)
 75    another build holds the lock on the output folder (try again later)
 130   interrupted (Ctrl-C)
+143   terminated (SIGTERM); what the build had staged is removed
 ====  ===================================================================
 """
 
 from __future__ import annotations
+
+import errno as _errno
+from collections.abc import Mapping
+from typing import ClassVar
 
 #: exit status of each outcome (see the module docstring)
 EXIT_OK: int = 0
@@ -23,8 +29,10 @@ EXIT_FAILED: int = 1
 EXIT_BAD_INPUT: int = 2
 EXIT_NO_BROWSER: int = 3
 EXIT_DELIVERY: int = 4
+EXIT_OUTPUT: int = 73  # EX_CANTCREAT
 EXIT_LOCKED: int = 75  # EX_TEMPFAIL
 EXIT_INTERRUPTED: int = 130
+EXIT_TERMINATED: int = 143  # 128 + SIGTERM
 
 
 class CxTradeoffError(Exception):
@@ -80,6 +88,65 @@ class BuildLockedError(CxTradeoffError):
     """Another build holds the lock on the output folder."""
 
     exit_code = EXIT_LOCKED
+
+
+class PrintError(RenderError):
+    """A report's notebook ran but its PDF could not be printed (Chromium failed twice).
+
+    Attributes
+    ----------
+    detail : str
+        Everything the browser said (its log can run to dozens of lines): for a log
+        file, not for the terminal.
+    """
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class OutputError(CxTradeoffError):
+    """A file or folder of the build's output cannot be written.
+
+    Attributes
+    ----------
+    path : str
+        The file or folder that could not be written.
+    errno : int or None
+        The operating system's error number (e.g. ``errno.ENOSPC``), when there is one.
+    """
+
+    exit_code = EXIT_OUTPUT
+
+    #: what each error number means to an operator
+    REASONS: ClassVar[Mapping[int, str]] = {
+        _errno.ENOSPC: "no space left on the device (disk full)",
+        _errno.EDQUOT: "disk quota exceeded",
+        _errno.EROFS: "the file system is read-only",
+        _errno.EACCES: "permission denied",
+        _errno.EPERM: "operation not permitted",
+        _errno.ENOTDIR: "a path component is a file, not a folder",
+        _errno.EEXIST: "a file is in the way",
+    }
+
+    def __init__(self, path: object, reason: str, *, errno: int | None = None) -> None:
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = str(path)
+        self.errno = errno
+
+    @classmethod
+    def from_os_error(cls, path: object, exc: OSError) -> OutputError:
+        """The error for ``exc`` raised while writing ``path``, worded for an operator."""
+        reason = cls.REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
+        return cls(exc.filename or path, reason, errno=exc.errno)
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM) and stops as on Ctrl-C: ``finally`` blocks
+    run, so kernels are shut down and staged files removed. A ``KeyboardInterrupt`` so
+    that no ``except Exception`` on the way swallows it."""
+
+    exit_code = EXIT_TERMINATED
 
 
 # --------------------------------------------------------------------------- email

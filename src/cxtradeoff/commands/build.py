@@ -1,23 +1,29 @@
 """``cxtradeoff build``: rebuild every report that needs it (what ``make report`` runs).
 
 Exit status: 0 all reports built or up to date; 1 a report failed (the others are
-built and the last good copy of the failed one stays); 2 the configuration or the
-command line is wrong; 3 PDFs were asked for and no Chromium exists; 75 another build
-held the lock for longer than ``--wait``.
+built and the last good copy of the failed one stays); 2 the configuration, a data file
+or the command line is wrong (reports that do not read a broken data file are still
+built); 3 PDFs were asked for and no Chromium exists; 73 the output folder cannot be
+written (read-only, a file, disk full: named in the message); 75 another build held the
+lock for longer than ``--wait``; 130 interrupted; 143 terminated (SIGTERM). Whatever the
+status, every report's files, its manifest entry and its landing-page row describe the
+same build, and nothing half-written is left.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
-
-from cxtradeoff.errors import ConfigError
+from cxtradeoff.errors import ConfigError, Terminated
 from cxtradeoff.paths import REPORTS_CONFIG, REPORTS_DIR
 
 
@@ -36,14 +42,19 @@ def register(sub: Any) -> None:
         "--jobs", "-j", type=int, default=None, help="notebooks run at once (default: cores)"
     )
     p.add_argument("--force", action="store_true", help="rebuild every report whatever its inputs")
-    p.add_argument("--formats", default=None, help="comma-separated: html,pdf (default both)")
+    p.add_argument(
+        "--formats",
+        default=None,
+        help="comma-separated: html,pdf (default both); files of a format not asked for are kept",
+    )
     p.add_argument("--out", type=Path, default=REPORTS_DIR, help="output folder (default reports/)")
     p.add_argument(
         "--param",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a parameter on every report whose notebook declares it (e.g. draws=2000)",
+        help="set a parameter on every report whose notebook declares it, read as the type "
+        "the notebook declares (e.g. draws=2000; draws: 1,000 to 1,000,000)",
     )
     p.add_argument(
         "--wait",
@@ -63,16 +74,14 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _parse_params(items: list[str]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
+def _parse_params(items: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs; each value is read later as the type its notebook declares."""
+    params: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ConfigError(f"--param {item!r}: expected NAME=VALUE")
-        try:
-            params[name.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"--param {name}: cannot read value {value!r}: {exc}") from None
+        params[name.strip()] = value
     return params
 
 
@@ -163,16 +172,20 @@ def summary_table(outcome: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from cxtradeoff.browser import find_chromium
-    from cxtradeoff.build import build
-    from cxtradeoff.config import load_config
+    from cxtradeoff.pipeline.build import build
+    from cxtradeoff.pipeline.config import load_config
+    from cxtradeoff.report_checks import model_parameter_problems
 
     formats, explicit = _parse_formats(args.formats)
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs {args.jobs}: expected a number of notebooks >= 1")
     if args.keep < 0:
         raise ConfigError(f"--keep {args.keep}: expected 0 or more")
+    if args.wait < 0:
+        raise ConfigError(f"--wait {args.wait:g}: expected 0 or more seconds")
     config = load_config(args.config, overrides=_parse_params(args.param))
-    if "pdf" in formats and find_chromium() is None:
+    chromium = find_chromium() if "pdf" in formats else None
+    if "pdf" in formats and chromium is None:
         if explicit:
             from cxtradeoff.browser import require_chromium
 
@@ -186,23 +199,48 @@ def run(args: argparse.Namespace) -> int:
         formats = tuple(f for f in formats if f != "pdf") or ("html",)
     display = Display(sys.stderr)
     try:
-        outcome = build(
-            config,
-            out_dir=args.out,
-            only=args.only,
-            jobs=args.jobs,
-            force=args.force,
-            formats=formats,
-            wait_s=args.wait,
-            keep=args.keep,
-            verbose=args.verbose,
-            progress=display,
-        )
+        with _terminate_as_interrupt():
+            outcome = build(
+                config,
+                out_dir=args.out,
+                only=args.only,
+                jobs=args.jobs,
+                force=args.force,
+                formats=formats,
+                chromium=chromium,
+                wait_s=args.wait,
+                keep=args.keep,
+                verbose=args.verbose,
+                parameter_checks=[model_parameter_problems],
+                progress=display,
+            )
     finally:
         display.close()
+    for warning in outcome.warnings:
+        print(f"cxtradeoff build: warning: {warning}", file=sys.stderr)
+    for problem in outcome.input_problems:  # once each, however many reports read the file
+        print(f"cxtradeoff build: error: {problem}", file=sys.stderr)
     if not outcome.wrote:
         print(f"Nothing to do: every report in {outcome.out_dir} is up to date.")
         return 0
     print(summary_table(outcome))
     print(f"Reports in {outcome.out_dir}; landing page {outcome.out_dir / 'index.html'}")
     return outcome.exit_code
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler stopping the build) stops it as Ctrl-C does: by an exception,
+    so that kernels are shut down and staged files removed on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,31 +1,66 @@
-"""Execute a notebook with papermill and render it to self-contained HTML and to PDF.
-
-The pieces the build (:mod:`cxtradeoff.build`) puts together: files written atomically
-and moved into place only when complete, a kernel run, an HTML export, a PDF print.
+"""Jupyter kernels for the build: papermill runs, kernels kept warm, one per worker.
 
 Kernels talk to papermill over ``ipc`` (Unix sockets in a private folder) rather than
 TCP ports, so several notebooks can run at once without the port race that makes
-kernels fail with "address already in use".
+kernels fail with "address already in use". Each build worker keeps one kernel and
+resets it between notebooks (:class:`WarmKernel`, :class:`KernelWorker`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import html
+import errno
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from cxtradeoff.browser import CHROMIUM_ARGS, require_chromium
-from cxtradeoff.errors import RenderError
-from cxtradeoff.files import atomic_write_bytes
-from cxtradeoff.paths import KERNEL_NAME, PACKAGE_DIR
+from cxtradeoff.errors import OutputError, RenderError
+from cxtradeoff.paths import KERNEL_NAME
 
-TEMPLATE_DIR = PACKAGE_DIR / "templates"
-TEMPLATE_NAME = "cxtradeoff"
+T = TypeVar("T")
+
+#: kernels' socket folders are ``<tmp>/cxk-<pid of the build>-<random>``
+SOCKETS_PREFIX = "cxk-"
+#: error numbers that mean the output cannot be written (not that the notebook is wrong)
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def _sockets_folder() -> Path:
+    """A private folder for one kernel's sockets, named after this process."""
+    return Path(tempfile.mkdtemp(prefix=f"{SOCKETS_PREFIX}{os.getpid()}-"))
+
+
+def clean_stale_sockets(tmp: Path | None = None) -> list[Path]:
+    """Remove the socket folders of builds that no longer run (killed with SIGKILL).
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    removed = []
+    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{SOCKETS_PREFIX}*-*"):
+        pid = folder.name[len(SOCKETS_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 # --------------------------------------------------------------------------- execute
@@ -106,7 +141,7 @@ class WarmKernel:
         from jupyter_core.utils import run_sync
 
         self.shutdown()
-        self.sockets = Path(tempfile.mkdtemp(prefix="cxk-"))
+        self.sockets = _sockets_folder()
         self.cwd[0] = cwd
         self.clients = []
         self.km = _ipc_manager_class(self.sockets, self.cwd, self.clients)(
@@ -151,6 +186,15 @@ class WarmKernel:
                 client.stop_channels()
         self.clients.clear()
         self.runs += 1
+
+    def kill(self) -> None:
+        """Kill the kernel process at once (from any thread): a notebook running on it
+        then fails fast, and the worker's thread can shut down."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        pid = getattr(process, "pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
     def shutdown(self) -> None:
         """Stop the kernel and remove its sockets (call from the thread that used it)."""
@@ -213,7 +257,7 @@ def execute_notebook(
         raise RenderError(f"{notebook}: notebook not found")
     output.parent.mkdir(parents=True, exist_ok=True)
     kernel_cwd = (cwd or notebook.parent).resolve()
-    sockets = Path(tempfile.mkdtemp(prefix="cxk-")) if warm is None else None
+    sockets = _sockets_folder() if warm is None else None
     engine: dict[str, Any] = {}
     log: Path | None = None
     try:
@@ -237,13 +281,21 @@ def execute_notebook(
             **engine,
         )
     except pm.PapermillExecutionError as exc:
+        if exc.ename in {"OSError", "IOError"} and any(
+            f"[Errno {n}]" in str(exc.evalue) for n in OUTPUT_ERRNOS
+        ):  # the notebook could not write into the staging folder: the disk, not the report
+            raise OutputError(output.parent, str(exc.evalue)) from None
         first_line = (exc.source or "").strip().splitlines()[:1]
         raise RenderError(
             f"{notebook.name}: cell {exc.cell_index + 1} of the executed notebook (execution count {exc.exec_count}"
             f"{', ' + repr(first_line[0][:60]) if first_line else ''}) failed with "
             f"{exc.ename}: {exc.evalue} (executed copy: {output})"
         ) from None
-    except Exception as exc:  # kernel died, missing kernel, bad parameters...
+    except Exception as exc:  # kernel died, missing kernel, bad parameters, disk full...
+        if isinstance(exc, OSError) and (
+            exc.errno in OUTPUT_ERRNOS or str(exc.filename or "").startswith(str(output.parent))
+        ):  # writing the executed notebook
+            raise OutputError.from_os_error(output, exc) from None
         tail = (
             log.read_text(errors="replace").strip().splitlines()[-5:]
             if log and log.is_file()
@@ -269,117 +321,35 @@ def _close_thread_loop() -> None:
         loop.close()
 
 
-# --------------------------------------------------------------------------- HTML
+class KernelWorker:
+    """One thread that runs notebooks one after the other on a kernel it keeps warm.
 
-
-def notebook_to_html(executed: Path, *, title: str | None = None) -> str:
-    """Render an executed notebook to one self-contained HTML page with code hidden.
-
-    Images are embedded as data URIs and the page loads nothing from any other host
-    (no MathJax, RequireJS, widget or Mermaid scripts; a Content-Security-Policy that
-    allows only inline styles and data: images).
-    """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(str(executed), as_version=4)
-    if title:
-        nb.metadata["title"] = title
-    exporter = HTMLExporter(
-        template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[str(TEMPLATE_DIR)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    body, _ = exporter.from_notebook_node(nb)
-    return str(body)
-
-
-# --------------------------------------------------------------------------- PDF
-
-_HEADER = (
-    '<div style="font-size:8px;width:100%;padding:0 12mm;color:#555;'
-    'font-family:DejaVu Sans,sans-serif;display:flex;justify-content:space-between">'
-    "<span>{title}</span><span>{subtitle}</span></div>"
-)
-_FOOTER = (
-    '<div style="font-size:8px;width:100%;padding:0 12mm;color:#555;'
-    'font-family:DejaVu Sans,sans-serif;text-align:right">'
-    'Page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
-)
-
-
-class PdfPrinter:
-    """A headless Chromium, driven by Playwright, that prints HTML files to A4 PDFs.
-
-    Use it as a context manager; one browser serves every report of a build.
-
-    Examples
-    --------
-    >>> with PdfPrinter() as printer:  # doctest: +SKIP
-    ...     printer.print_pdf(Path("r.html"), Path("r.pdf"), title="Report")
+    Starting a kernel and importing the scientific stack costs about as much as a report
+    notebook; each worker starts one kernel and resets it between notebooks. The kernel
+    is only ever touched from the worker's own thread.
     """
 
-    def __init__(self, *, executable: str | None = None, block_network: bool = True) -> None:
-        self.executable = executable or require_chromium()
-        self.block_network = block_network
-        self._pw: Any = None
-        self._browser: Any = None
+    def __init__(self, index: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cx-kernel-{index}")
+        self._kernel: WarmKernel | None = None
 
-    def __enter__(self) -> PdfPrinter:
-        from playwright.sync_api import sync_playwright
+    def _with_kernel(self, task: Callable[[WarmKernel], T]) -> T:
+        if self._kernel is None:
+            self._kernel = WarmKernel()
+        return task(self._kernel)
 
-        self._pw = sync_playwright().start()
-        try:
-            self._browser = self._pw.chromium.launch(
-                executable_path=self.executable, args=list(CHROMIUM_ARGS), headless=True
-            )
-        except Exception as exc:
-            self._pw.stop()
-            raise RenderError(f"could not start Chromium at {self.executable}: {exc}") from exc
-        return self
+    def submit(self, task: Callable[[WarmKernel], T]) -> Future[T]:
+        """Run ``task(kernel)`` in the worker's thread, on its warm kernel."""
+        return self._pool.submit(self._with_kernel, task)
 
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(Exception):
-            if self._browser is not None:
-                self._browser.close()
-        with contextlib.suppress(Exception):
-            if self._pw is not None:
-                self._pw.stop()
+    def interrupt(self) -> None:
+        """Stop what the worker runs (from the main thread): its kernel is killed."""
+        if self._kernel is not None:
+            self._kernel.kill()
 
-    @property
-    def browser_version(self) -> str:
-        """The version Chromium reports, e.g. ``156.0.8078.73``."""
-        return str(self._browser.version) if self._browser is not None else ""
-
-    def print_pdf(self, html_path: Path, pdf_path: Path, *, title: str, subtitle: str = "") -> None:
-        """Print ``html_path`` to ``pdf_path`` (A4, title block, page numbers), atomically."""
-        if self._browser is None:
-            raise RenderError("PdfPrinter must be used as a context manager")
-        page = self._browser.new_page()
-        try:
-            if self.block_network:
-                page.route(
-                    "**/*",
-                    lambda route: (
-                        route.continue_()
-                        if route.request.url.startswith(("file:", "data:"))
-                        else route.abort()
-                    ),
-                )
-            page.emulate_media(media="print")  # lay the page out once, for print
-            page.goto(html_path.resolve().as_uri(), wait_until="load")
-            header = _HEADER.format(title=html.escape(title), subtitle=html.escape(subtitle))
-            data = page.pdf(
-                format="A4",
-                print_background=True,
-                display_header_footer=True,
-                header_template=header,
-                footer_template=_FOOTER,
-                margin={"top": "18mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
-            )
-        finally:
-            page.close()
-        atomic_write_bytes(pdf_path, data)
+    def close(self) -> None:
+        """Shut the kernel down in the thread that used it, then end the thread."""
+        if self._kernel is not None:
+            with contextlib.suppress(Exception):
+                self._pool.submit(self._kernel.close).result(timeout=60)
+        self._pool.shutdown(wait=True)

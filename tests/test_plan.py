@@ -1,0 +1,97 @@
+"""The build's plan is pure: what to build and in which order, decided without a kernel.
+
+(That the pipeline imports nothing of the analysis is tests/test_architecture.py's.)"""
+
+from __future__ import annotations
+
+import doctest
+from pathlib import Path
+
+import pytest
+
+from cxtradeoff.errors import ConfigError
+from cxtradeoff.pipeline import plan
+from cxtradeoff.pipeline.config import BuildConfig, ReportSpec
+from cxtradeoff.pipeline.plan import Previous, make_plan
+
+
+def _spec(name: str, *deps: str, **params: object) -> ReportSpec:
+    return ReportSpec(name, Path(f"{name}.ipynb"), name.title(), parameters=dict(params),
+                      depends_on=list(deps))  # fmt: skip
+
+
+A, B, C, E = _spec("a"), _spec("b"), _spec("c", "a", "b"), _spec("e")
+SPECS = [A, B, C, E]
+INPUTS = {s.name: {f"{s.name}.ipynb": f"hash-{s.name}"} for s in SPECS}
+FILES = frozenset(f"{s.name}.html" for s in SPECS)
+
+
+def _plan(previous: dict[str, Previous] | None = None, **kw: object) -> plan.Plan:
+    options: dict = {"inputs": INPUTS, "existing": FILES, "formats": ("html",), **kw}
+    return make_plan(SPECS, previous=previous or {}, **options)
+
+
+def _built(**changes: str) -> dict[str, Previous]:
+    """What the last build recorded, with every report up to date unless changed."""
+    keys = _plan().keys
+    return {n: Previous("ok", changes.get(n, keys[n]), (f"{n}.html",)) for n in keys}
+
+
+def test_a_first_build_builds_everything_readers_last_and_shared_ones_first() -> None:
+    result = _plan()
+    assert [s.name for s in result.todo][:2] in (["a", "b"], ["b", "a"])
+    names = [s.name for s in result.todo]
+    assert names.index("c") > max(names.index("a"), names.index("b"))
+    assert result.up_to_date == []
+
+
+def test_nothing_changed_nothing_to_do() -> None:
+    result = _plan(_built())
+    assert result.todo == [] and result.up_to_date == ["a", "b", "c", "e"]
+
+
+@pytest.mark.parametrize(
+    ("previous", "options", "rebuilt"),
+    [
+        ({"b": "old-key"}, {}, {"b", "c"}),  # a changed report and its reader
+        ({"c": "old-key"}, {}, {"c"}),  # a reader alone
+        ({}, {"existing": FILES - {"e.html"}}, {"e"}),  # an output went missing
+        ({}, {"force": True}, {"a", "b", "c", "e"}),
+        ({}, {"formats": ("html", "pdf")}, {"a", "b", "c", "e"}),  # formats are in the key
+    ],
+)  # fmt: skip
+def test_exactly_the_reports_that_need_it_are_rebuilt(
+    previous: dict, options: dict, rebuilt: set[str]
+) -> None:
+    result = _plan(_built(**previous), **options)
+    assert {s.name for s in result.todo} == rebuilt
+    assert set(result.up_to_date) == {"a", "b", "c", "e"} - rebuilt
+
+
+def test_a_failed_report_is_rebuilt_and_a_changed_parameter_changes_the_key() -> None:
+    previous = _built()
+    previous["e"] = Previous("failed", None, ("e.html",))
+    assert [s.name for s in _plan(previous).todo] == ["e"]
+    changed = make_plan([_spec("e", draws=1000)], inputs=INPUTS, previous=_built(),
+                        existing=FILES, formats=("html",))  # fmt: skip
+    assert [s.name for s in changed.todo] == ["e"]
+
+
+def test_ready_and_failed_dependencies_decide_what_starts() -> None:
+    assert plan.ready(SPECS, {}) == [A, B, E]
+    assert plan.ready([C], {"a": "ok"}) == []
+    assert plan.ready([C], {"a": "ok", "b": "failed"}) == [C]
+    assert plan.failed_dependencies(C, {"a": "ok", "b": "failed"}) == ["b"]
+    assert plan.dependents(SPECS)["a"] == {"c"}
+
+
+def test_select_adds_dependencies_and_names_unknown_reports() -> None:
+    config = BuildConfig(path=Path("r.yaml"), root=Path(), reports=SPECS)
+    assert [s.name for s in plan.select(config, ["c"])] == ["a", "b", "c"]
+    assert plan.select(config, []) == SPECS
+    with pytest.raises(ConfigError, match="no report named 'z'"):
+        plan.select(config, ["z"])
+
+
+def test_docstring_examples() -> None:
+    assert doctest.testmod(plan).failed == 0
