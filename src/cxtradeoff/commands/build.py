@@ -98,9 +98,10 @@ def _parse_formats(value: str | None) -> tuple[tuple[str, ...], bool]:
 class Display:
     """Progress on a terminal (a bar), plain time-stamped lines otherwise (cron, CI)."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, verbose: bool = False) -> None:
         self.stream = stream
         self.tty = stream.isatty()
+        self.verbose = verbose
         self.bar: Any = None
 
     def __call__(self, event: Any) -> None:
@@ -120,18 +121,26 @@ class Display:
             else:
                 self.line(f"{event.total} report(s) to build")
             return
+        if event.kind == "phases" and not self.verbose:
+            return
         text = {
             "start": f"{event.report}: started",
             "done": f"{event.report}: {event.status} in {event.duration_s:.1f} s"
             + (f" - {event.message}" if event.message else ""),
             "skip": f"{event.report}: up to date",
             "cell": f"{event.report}: {event.message}",
-        }[event.kind]
+            "note": f"{event.report}: {event.message}",
+            "phases": f"{event.report}: {phases_text(event.phases)}",
+        }.get(event.kind)
+        if text is None:
+            return
         if self.bar is not None:
             if event.kind == "done":
                 self.bar.update(1)
             self.bar.set_postfix_str(text[:60])
-            if event.kind == "cell" or (event.kind == "done" and event.status != "ok"):
+            if event.kind in {"cell", "note", "phases"} or (
+                event.kind == "done" and event.status != "ok"
+            ):
                 self.bar.write(text, file=self.stream)
         else:
             self.line(text)
@@ -151,6 +160,12 @@ class Display:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def phases_text(phases: dict[str, float]) -> str:
+    """Where a report's seconds went, e.g. ``kernel 0.4 s, cells 1.2 s, figures 1.0 s,
+    html 0.2 s, pdf 0.7 s``."""
+    return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
 
 
 def summary_table(outcome: Any) -> str:
@@ -197,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         formats = tuple(f for f in formats if f != "pdf") or ("html",)
-    display = Display(sys.stderr)
+    display = Display(sys.stderr, verbose=args.verbose)
     try:
         with _terminate_as_interrupt():
             outcome = build(

@@ -42,7 +42,7 @@ from cxtradeoff.pipeline.inputs import (
     shared_inputs,
 )
 from cxtradeoff.pipeline.kernels import clean_stale_sockets
-from cxtradeoff.pipeline.run import Job, Runner, Staged
+from cxtradeoff.pipeline.run import ExecutorFactory, Job, Runner, Staged
 
 LOCK_NAME = ".build.lock"
 
@@ -61,6 +61,7 @@ def build(
     verbose: bool = False,
     parameter_checks: Sequence[ParameterCheck] = (),
     progress: Callable[[Event], None] = lambda event: None,
+    executor: ExecutorFactory | None = None,
 ) -> BuildOutcome:
     """Build the reports of ``config`` into ``out_dir``.
 
@@ -86,6 +87,9 @@ def build(
         the reports to build before any kernel starts.
     progress
         Called with an :class:`Event` at each step; the command line displays them.
+    executor
+        Where the reports run (:mod:`cxtradeoff.pipeline.run`); warm kernels in this
+        process when None (:class:`~cxtradeoff.pipeline.executors.LocalExecutor`).
 
     Raises
     ------
@@ -110,7 +114,7 @@ def build(
         return _build_locked(
             config, result, selected=selected, jobs=jobs or os.cpu_count() or 1,
             force=force, formats=formats, chromium=chromium, keep=keep, verbose=verbose,
-            parameter_checks=parameter_checks, progress=progress,
+            parameter_checks=parameter_checks, progress=progress, executor=executor,
         )  # fmt: skip
 
 
@@ -163,6 +167,7 @@ def _build_locked(
     verbose: bool,
     parameter_checks: Sequence[ParameterCheck],
     progress: Callable[[Event], None],
+    executor: ExecutorFactory | None,
 ) -> BuildOutcome:
     out_dir = result.out_dir
     previous, warning = finish.read_previous(out_dir)
@@ -198,11 +203,13 @@ def _build_locked(
         todo, keys=the_plan.keys, inputs=inputs, out_dir=out_dir, jobs=jobs, formats=formats,
         verbose=verbose, done=done, chromium=chromium, progress=progress, skip=report.skipped,
         finish=lambda job, staged, error: report.ended(job, staged, error, runner.browser_version()),
+        executor=executor,
     )  # fmt: skip
     try:
         runner.run()
     finally:
         result.wrote = finisher.wrote
+        result.warnings += runner.notes
 
     # finish the build: a dated archive
     order = finisher.order
