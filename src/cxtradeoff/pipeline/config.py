@@ -1035,6 +1035,9 @@ def _rollup_entry(block: dict[str, Any], name: str, units: list[str], count: int
         "title": block.get("title", f"Portfolio {name}: {count} units"),
         "depends_on": units,
     }
-    if "parameters" in block:
-        rollup["parameters"] = block["parameters"]
+    given = block.get("parameters")
+    if "notebook" not in block and (given is None or isinstance(given, dict)):
+        given = {"title": rollup["title"], **(given or {})}  # the roll-up shows its title
+    if given is not None:
+        rollup["parameters"] = given
     return rollup
