@@ -129,8 +129,12 @@ class WarmKernel:
     that died, or whose reset failed, is replaced by a fresh one.
     """
 
-    def __init__(self, *, kernel_name: str = KERNEL_NAME) -> None:
+    def __init__(
+        self, *, kernel_name: str = KERNEL_NAME, env: Mapping[str, str] | None = None
+    ) -> None:
         self.kernel_name = kernel_name
+        #: variables set in the kernel's environment on top of this process's
+        self.env = dict(env or {})
         self.km: Any = None
         self.sockets: Path | None = None
         self.cwd: list[Path] = [Path.cwd()]
@@ -147,7 +151,10 @@ class WarmKernel:
         self.km = _ipc_manager_class(self.sockets, self.cwd, self.clients)(
             kernel_name=self.kernel_name
         )
-        run_sync(self.km.start_kernel)()
+        if self.env:
+            run_sync(self.km.start_kernel)(env={**os.environ, **self.env})
+        else:
+            run_sync(self.km.start_kernel)()
         self.runs = 0
 
     async def _reset(self, cwd: Path) -> None:
@@ -329,13 +336,14 @@ class KernelWorker:
     is only ever touched from the worker's own thread.
     """
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, *, env: Mapping[str, str] | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cx-kernel-{index}")
         self._kernel: WarmKernel | None = None
+        self._env = env
 
     def _with_kernel(self, task: Callable[[WarmKernel], T]) -> T:
         if self._kernel is None:
-            self._kernel = WarmKernel()
+            self._kernel = WarmKernel(env=self._env)
         return task(self._kernel)
 
     def submit(self, task: Callable[[WarmKernel], T]) -> Future[T]:

@@ -175,7 +175,7 @@ def stage_report(job: Job, kernel: WarmKernel | None, *, out_dir: Path, log_outp
         "figures": figures,
         "html": time.perf_counter() - executed_at,
     }
-    return Staged(files, _read_results(spec, files.get("results")), phases)
+    return Staged(files, read_staged_results(spec, files.get("results")), phases)
 
 
 def cell_seconds(executed: Path) -> tuple[float, float]:
@@ -200,7 +200,15 @@ def cell_seconds(executed: Path) -> tuple[float, float]:
     return plain, drawn
 
 
-def _read_results(spec: ReportSpec, path: Path | None) -> ResultsFile | None:
+def read_staged_results(spec: ReportSpec, path: Path | None) -> ResultsFile | None:
+    """The results file a report staged, checked against the contract (None when the
+    report writes none).
+
+    Raises
+    ------
+    RenderError
+        The notebook wrote no results file, or one that does not match the contract.
+    """
     if path is None:
         return None
     if not path.is_file():
