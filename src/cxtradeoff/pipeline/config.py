@@ -14,6 +14,7 @@ import ast
 import csv
 import fnmatch
 import glob
+import hashlib
 import json
 import math
 import os
@@ -64,6 +65,10 @@ class ReportSpec:
     profile: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     inputs: list[Path] = field(default_factory=list)
+    #: hashes that stand for input files in the report's key, by the file's name relative
+    #: to the root: a portfolio unit's own rows of its profiles file, so that editing one
+    #: unit rebuilds that unit (and the roll-up) alone
+    input_digests: dict[str, str] = field(default_factory=dict)
     depends_on: list[str] = field(default_factory=list)
     declared: dict[str, NotebookParameter] = field(default_factory=dict)
 
@@ -265,6 +270,9 @@ class _Context:
     notebooks: dict[Path, dict[str, NotebookParameter]] = field(default_factory=dict)
     #: (problem, declaration) -> the notebooks declaring it: one problem per --param
     bad_overrides: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    #: report name -> its input digests (:attr:`ReportSpec.input_digests`), for the units
+    #: of portfolios
+    unit_digests: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def parse_config(
@@ -299,6 +307,8 @@ def parse_config(
         for index, entry in expand_portfolios(entries, context)
         if (spec := _parse_report(entry, index, context)) is not None
     ]
+    for spec in reports:  # a portfolio's units are keyed on their own rows of its file
+        spec.input_digests = context.unit_digests.get(spec.name, {})
     _check_dependencies(reports, problems)
     _check_overrides(context, problems)
     ordered = _order(reports, problems)
@@ -677,6 +687,8 @@ class Unit:
 
     profile: str
     fields: dict[str, str]
+    #: SHA-256 of the unit's rows of the file, as they are written there
+    digest: str = ""
 
     @property
     def slug(self) -> str:
@@ -685,7 +697,8 @@ class Unit:
 
 
 def read_units(path: Path) -> list[Unit]:
-    """The profiles of a profiles file, in file order, with their fields as text.
+    """The profiles of a profiles file, in file order, with their fields as text and a
+    hash of their rows.
 
     Only what a portfolio needs to name and filter its units is read here; the file is
     validated as a whole by the domain check the build runs before any kernel starts
@@ -698,14 +711,17 @@ def read_units(path: Path) -> list[Unit]:
     """
     try:
         with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in _PROFILE_COLUMNS if c not in (reader.fieldnames or [])]
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            missing = [c for c in _PROFILE_COLUMNS if c not in header]
             if missing:
                 raise ConfigError(
                     f"{path}: not a profiles file (no column {', '.join(map(repr, missing))})"
                 )
             units: dict[str, dict[str, str]] = {}
-            for row in reader:
+            digests: dict[str, Any] = {}
+            for values in reader:
+                row = dict(zip(header, values, strict=False))
                 name = (row.get("profile") or "").strip()
                 if not name:
                     continue
@@ -715,9 +731,11 @@ def read_units(path: Path) -> list[Unit]:
                 parameter = (row.get("parameter") or "").strip()
                 if parameter:
                     fields[parameter] = (row.get("value") or "").strip()
+                digest = digests.setdefault(name, hashlib.sha256("\x1f".join(header).encode()))
+                digest.update(("\x1e" + "\x1f".join(values)).encode())
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError(f"{path}: cannot be read as a profiles file ({exc})") from None
-    return [Unit(name, fields) for name, fields in units.items()]
+    return [Unit(name, fields, digests[name].hexdigest()) for name, fields in units.items()]
 
 
 def unit_matches(unit: Unit, where: Mapping[str, Any]) -> bool:
@@ -1009,8 +1027,9 @@ def _unit_entries(
     notebook = ctx.root / str(template["notebook"])
     # the notebook reads a relative path from its own folder (its kernel's)
     profiles_path = os.path.relpath(source, notebook.parent)
-    inputs = [*(template.get("inputs") or []), os.path.relpath(source, ctx.root)]
-    return [
+    source_name = os.path.relpath(source, ctx.root)
+    inputs = [*(template.get("inputs") or []), source_name]
+    made = [
         {
             **template,
             "name": _fill(template.get("name", "{portfolio}-{slug}"), unit, name),
@@ -1025,6 +1044,13 @@ def _unit_entries(
         }
         for unit in units
     ]
+    try:  # the name the build's hashes give the file (pipeline.inputs.relative_name)
+        key = source.resolve().relative_to(ctx.root.resolve()).as_posix()
+    except ValueError:
+        key = str(source)
+    for unit, entry in zip(units, made, strict=True):
+        ctx.unit_digests[entry["name"]] = {key: unit.digest}
+    return made
 
 
 def _rollup_entry(block: dict[str, Any], name: str, units: list[str], count: int) -> dict[str, Any]:
