@@ -834,7 +834,7 @@ def _fill(template: str, unit: Unit, portfolio: str) -> str:
 
 
 def _unknown_placeholders(template: Any, units: list[Unit]) -> list[str]:
-    if not isinstance(template, str):
+    if not isinstance(template, str) or not units:  # no unit: the file or filter is at fault
         return []
     known = {key for unit in units for key in unit.fields} | {"slug", "portfolio"}
     return sorted({m for m in _PLACEHOLDER_RE.findall(template) if m not in known})
