@@ -57,7 +57,14 @@ from cxtradeoff.pipeline.config import ReportSpec
 from cxtradeoff.pipeline.export import PrinterThread
 from cxtradeoff.pipeline.inputs import package_versions, relative_name, tree_sha256
 from cxtradeoff.pipeline.kernels import KernelWorker, clean_stale_sockets
-from cxtradeoff.pipeline.run import Job, RunSettings, Staged, read_staged_results, stage_report
+from cxtradeoff.pipeline.run import (
+    Job,
+    RunSettings,
+    Staged,
+    import_jsonschema_quickly,
+    read_staged_results,
+    stage_report,
+)
 
 #: the name the worker plugin is registered under, and the topic of its events
 PLUGIN_NAME = "cxtradeoff-reports"
@@ -223,6 +230,7 @@ class ReportWorkerPlugin(WorkerPlugin):
         self._fresh()
 
     def setup(self, worker: Any) -> None:
+        import_jsonschema_quickly()
         self.address = str(worker.address)
         clean_stale_sockets()
         _clean_stale_folders()

@@ -25,7 +25,13 @@ from typing import Any
 
 from cxtradeoff.pipeline.export import PrinterThread
 from cxtradeoff.pipeline.kernels import KernelWorker, WarmKernel
-from cxtradeoff.pipeline.run import Job, RunSettings, Staged, stage_report
+from cxtradeoff.pipeline.run import (
+    Job,
+    RunSettings,
+    Staged,
+    import_jsonschema_quickly,
+    stage_report,
+)
 
 
 class LocalExecutor:
@@ -44,6 +50,7 @@ class LocalExecutor:
         self._winding_down = threading.Event()
 
     def open(self) -> None:
+        import_jsonschema_quickly()
         if self.settings.chromium and "pdf" in self.settings.formats:
             self.printer = PrinterThread(self.settings.chromium)
 

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -131,6 +132,28 @@ class Executor(Protocol):
 
 #: makes the executor of a build from its settings
 ExecutorFactory = Callable[[RunSettings], Executor]
+
+
+def import_jsonschema_quickly() -> None:
+    """Import jsonschema (papermill and nbconvert need it, through nbformat) without its
+    optional IRI format checks.
+
+    When the package ``rfc3987_syntax`` is installed (``jsonschema[format-nongpl]``, which
+    Jupyter requires), importing jsonschema imports it, and it compiles 38 Lark grammars
+    at import: 2 to 5 s of CPU in every process that imports nbformat, before its first
+    notebook runs (the largest single cost found in a build of the default reports).
+    Nothing a build does checks the ``iri`` format (nbformat validates notebooks with
+    fastjsonschema). Does nothing when jsonschema is already imported; ``rfc3987_syntax``
+    itself stays importable.
+    """
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # an ImportError
+    try:
+        import jsonschema  # noqa: F401
+    finally:
+        if sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]
 
 
 def stage_report(job: Job, kernel: WarmKernel | None, *, out_dir: Path, log_output: bool) -> Staged:
