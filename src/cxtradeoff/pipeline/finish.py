@@ -198,18 +198,26 @@ def recover(out_dir: Path) -> list[str]:
     -------
     list of str
         A warning for each commit finished here.
+
+    Raises
+    ------
+    OutputError
+        The output folder cannot be written.
     """
     warnings = []
-    for folder in sorted(out_dir.glob(f"{COMMIT_PREFIX}*")):
-        if (folder / JOURNAL).is_file():
-            _replay(folder, out_dir)
-            warnings.append(
-                f"finished putting in place what a killed build had committed ({folder.name})"
-            )
-    for path in out_dir.glob(f"{STAGING_PREFIX}*"):
-        shutil.rmtree(path, ignore_errors=True)
-    for path in [*out_dir.glob(".*.tmp"), *out_dir.glob(f"{FAILED_DIR}/.*.tmp")]:
-        path.unlink(missing_ok=True)
+    try:
+        for folder in sorted(out_dir.glob(f"{COMMIT_PREFIX}*")):
+            if (folder / JOURNAL).is_file():
+                _replay(folder, out_dir)
+                warnings.append(
+                    f"finished putting in place what a killed build had committed ({folder.name})"
+                )
+        for path in out_dir.glob(f"{STAGING_PREFIX}*"):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in [*out_dir.glob(".*.tmp"), *out_dir.glob(f"{FAILED_DIR}/.*.tmp")]:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError.from_os_error(out_dir, exc) from None
     return warnings
 
 
