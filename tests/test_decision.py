@@ -175,6 +175,19 @@ def test_decide_is_reproducible_bit_for_bit(worked):
     assert one.to_dict() != other.to_dict()
 
 
+def test_decide_on_replacement_conversions_recomputes_every_metric(worked):
+    prior = decide(worked, draws=3000, seed=4)
+    low = np.full(3000, 0.001)  # almost no would-be switcher leaves
+    after = decide(worked, draws=3000, seed=4, conversion=low)
+    np.testing.assert_array_equal(after.simulation.conversion, low)
+    for name in ("full_automation", "hybrid"):
+        assert after.scenario(name).npv_mean > prior.scenario(name).npv_mean
+        assert after.scenario(name).p_loss <= prior.scenario(name).p_loss
+        assert after.scenario(name).base == prior.scenario(name).base  # base cases unchanged
+    same = decide(worked, draws=3000, seed=4, conversion=prior.simulation.conversion)
+    assert json.dumps(same.to_dict()) == json.dumps(prior.to_dict())
+
+
 def test_decide_always_includes_the_status_quo(worked):
     d = decide(worked, scenarios=["full_automation", "hybrid"], draws=1000, seed=1)
     assert d.names == ("status_quo", "full_automation", "hybrid")

@@ -365,3 +365,26 @@ def test_probability_conversion_below_the_break_even():
     assert probability_conversion_below(1.3, median=0.05) == 1.0
     assert probability_conversion_below(None, median=0.05) is None
     assert probability_conversion_below(float("nan"), median=0.05) is None
+
+
+def test_simulate_replaces_the_conversion_draws_paired_draw_by_draw(base):
+    names = ("status_quo", "hybrid", "full_automation", "reversal")
+    prior = simulate(base, names, draws=3000, seed=5, chunk_size=1000)
+    k = np.linspace(0.0, 0.2, 3000)
+    replaced = simulate(base, names, draws=3000, seed=5, chunk_size=1000, conversion=k)
+    np.testing.assert_array_equal(replaced.conversion, k)
+    # with the prior's own draws passed back, every NPV is the same, bit for bit
+    same = simulate(base, names, draws=3000, seed=5, conversion=prior.conversion)
+    assert same.npv.tobytes() == prior.npv.tobytes()
+    # NPV falls with k in every AI scenario, draw by draw (the other inputs are unchanged)
+    higher = simulate(base, names, draws=3000, seed=5, conversion=np.minimum(k + 0.05, 1.0))
+    assert np.all(higher.npv[1:] < replaced.npv[1:])
+    np.testing.assert_array_equal(higher.npv[0], 0.0)
+
+
+@pytest.mark.parametrize(
+    "conversion", [np.zeros(10), np.full(20, 1.5), np.full(20, np.nan), -np.ones(20)]
+)
+def test_simulate_refuses_bad_replacement_conversions(base, conversion):
+    with pytest.raises(ParameterError, match="conversion"):
+        simulate(base, ("hybrid",), draws=20, seed=1, conversion=conversion)

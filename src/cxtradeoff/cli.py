@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "cxtradeoff.commands.build",
     "cxtradeoff.commands.email",
     "cxtradeoff.commands.analyse",
+    "cxtradeoff.commands.pilot",
 )
 
 

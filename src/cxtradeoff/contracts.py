@@ -28,11 +28,17 @@ from cxtradeoff.files import atomic_write_json
 __all__ = [
     "MANIFEST_SCHEMA_VERSION",
     "RESULTS_SCHEMA_VERSION",
+    "ConversionInterval",
+    "ConversionPosterior",
     "Driver",
+    "ExtraChurnPosterior",
     "FlipPoint",
     "Headline",
     "Manifest",
     "ManifestHeadline",
+    "PilotDecision",
+    "PilotResult",
+    "PilotScenario",
     "ReportEntry",
     "ResultsFile",
     "ScenarioResult",
@@ -155,8 +161,103 @@ class Headline(_Contract):
     flip: FlipPoint
 
 
+class ExtraChurnPosterior(_Contract):
+    """The pilot's extra annual churn in the AI arm (AI-arm minus control-arm churn, a year).
+
+    May be below 0: the AI arm lost fewer customers than the control arm.
+    """
+
+    mean: float
+    p10: float
+    p90: float
+
+
+class ConversionInterval(_Contract):
+    """The switching conversion (each year) over the Monte Carlo draws: mean, P10, P50, P90."""
+
+    mean: Share
+    p10: Share
+    p50: Share
+    p90: Share
+
+
+class ConversionPosterior(ConversionInterval):
+    """The switching conversion after a pilot, each year: P10, P50, P90 over the draws.
+
+    ``share_clipped`` is the share of draws set to 0 because the pilot saw no extra churn
+    there; ``share_clipped_at_one`` those set to 1 (more extra churn than the model
+    allows, even if every would-be leaver left).
+    """
+
+    share_clipped: Share
+    share_clipped_at_one: Share = 0.0
+
+
+class PilotScenario(_Contract):
+    """One scenario before or after a pilot: mean NPV, chance of loss, chance of being best."""
+
+    npv_mean: float
+    p_loss: Share
+    p_best: Share
+
+
+class PilotDecision(_Contract):
+    """The decision before (the prior) or after (the posterior) a pilot."""
+
+    recommended: str
+    scenarios: dict[str, PilotScenario] = Field(min_length=1)
+    evppi_switch_conversion: float = Field(ge=0)
+
+
+class PilotResult(_Contract):
+    """A pilot's counts and what they changed (``cxtradeoff.pilot``).
+
+    ``scenario`` is the piloted scenario, run for ``months`` months in the AI arm;
+    ``prior_switch_conversion`` is the conversion assumed before the pilot (the prior's
+    P10, P50, P90 over the draws; its median is the profile's value);
+    ``assumption`` states, in words, that the conversion measured in the piloted
+    scenario is applied to every scenario. ``break_even_conversion_npv`` is the piloted
+    scenario's break-even over the horizon (base case; None where undefined) and
+    ``prior_p_below_break_even`` / ``posterior_p_below_break_even`` the share of draws of
+    the conversion below it, before and after the pilot. ``prior`` and ``posterior`` are
+    the decision before and after the pilot on the same draws of every other input.
+    """
+
+    scenario: str
+    months: int = Field(ge=1, le=24)
+    ai_customers: int = Field(gt=0)
+    ai_churned: int = Field(ge=0)
+    control_customers: int = Field(gt=0)
+    control_churned: int = Field(ge=0)
+    assumption: str
+    prior_switch_conversion: ConversionInterval
+    extra_annual_churn: ExtraChurnPosterior
+    switch_conversion: ConversionPosterior
+    break_even_conversion_npv: Number
+    prior_p_below_break_even: Share | None
+    posterior_p_below_break_even: Share | None
+    prior: PilotDecision
+    posterior: PilotDecision
+
+    @model_validator(mode="after")
+    def _churned_within_customers(self) -> PilotResult:
+        for arm in ("ai", "control"):
+            churned, customers = getattr(self, f"{arm}_churned"), getattr(self, f"{arm}_customers")
+            if churned > customers:
+                raise ValueError(
+                    f"{arm}_churned = {churned} is above {arm}_customers = {customers}"
+                )
+        return self
+
+
 class ResultsFile(_Contract):
-    """``<report>.results.json``: the results and the decision of one company's analysis."""
+    """``<report>.results.json``: the results and the decision of one company's analysis.
+
+    With ``pilot`` set, the distribution of every scenario, the recommendation, the EVPPI
+    and the headline are those after the pilot (the switching conversion's posterior);
+    ``pilot`` keeps the counts and the decision before the pilot. Without it (``None``),
+    they rest on the prior.
+    """
 
     schema_version: Literal[2] = 2
     profile: str
@@ -174,6 +275,7 @@ class ResultsFile(_Contract):
     drivers_scenario: str
     drivers: list[Driver]
     headline: Headline
+    pilot: PilotResult | None = None
 
     @model_validator(mode="after")
     def _recommended_is_a_permitted_scenario(self) -> ResultsFile:
@@ -257,11 +359,15 @@ def _load(path: Path, model: type[_M], *, what: str, rebuild: str) -> _M:
     except OSError as exc:
         raise DataValidationError(path, [f"the {what} cannot be read ({exc.strerror})"]) from None
     except ValueError as exc:
-        raise DataValidationError(path, [f"the {what} is not valid JSON ({exc}); {rebuild}"]) from None
+        raise DataValidationError(
+            path, [f"the {what} is not valid JSON ({exc}); {rebuild}"]
+        ) from None
     expected = model.model_fields["schema_version"].default
     found = data.get("schema_version") if isinstance(data, dict) else None
     if found != expected:
-        age = "older" if found is None or (isinstance(found, int) and found < expected) else "unknown"
+        age = (
+            "older" if found is None or (isinstance(found, int) and found < expected) else "unknown"
+        )
         raise DataValidationError(
             path,
             [
@@ -322,7 +428,9 @@ def json_schemas() -> dict[str, dict[str, Any]]:
 
 def write_json_schemas(folder: str | Path) -> list[Path]:
     """Write :func:`json_schemas` into ``folder`` (what ``make schemas`` runs)."""
-    return [atomic_write_json(Path(folder) / name, schema) for name, schema in json_schemas().items()]
+    return [
+        atomic_write_json(Path(folder) / name, schema) for name, schema in json_schemas().items()
+    ]
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised by `make schemas`

@@ -361,6 +361,7 @@ def decide(
     bins: int = EVPPI_BINS,
     chunk_size: int = DEFAULT_CHUNK,
     permitted: Mapping[str, bool] | None = None,
+    conversion: np.ndarray | None = None,
 ) -> Decision:
     """Everything the decision needs for one profile, from one Monte Carlo run.
 
@@ -376,6 +377,11 @@ def decide(
         Parameter overrides applied after each scenario.
     bins
         Equal-count bins of k for the value of information.
+    conversion
+        Optional draws of switch_conversion, one per draw, that replace the prior's in
+        every scenario, paired draw by draw (a pilot's posterior of k; see
+        :func:`cxtradeoff.uncertainty.simulate`). The metrics, the recommendation and
+        the EVPPI are then those of these draws; the base cases stay at the base values.
 
     Returns
     -------
@@ -400,7 +406,13 @@ def decide(
         raise ParameterError(f"bins = {bins!r} is not allowed; expected an integer >= 1")
     bases = {name: base_case(params, name, overrides=overrides) for name in names}
     sim = simulate(
-        params, names, draws=draws, seed=seed, overrides=overrides, chunk_size=chunk_size
+        params,
+        names,
+        draws=draws,
+        seed=seed,
+        overrides=overrides,
+        chunk_size=chunk_size,
+        conversion=conversion,
     )
     allowed = [name == STATUS_QUO or (permitted or {}).get(name, True) for name in names]
     per_scenario, recommended, value = decide_on_draws(

@@ -182,20 +182,21 @@ def share(value: float | None, *, digits: int = 1) -> str:
 def chance(value: float | None) -> str:
     """A probability in words: ``37%``, but ``less than 1%`` and ``more than 99%`` at the ends.
 
-    >>> chance(0.37), chance(0.0), chance(0.999)
-    ('37%', '0%', 'more than 99%')
+    >>> chance(0.37), chance(0.0), chance(0.999), chance(0.005), chance(0.004)
+    ('37%', '0%', 'more than 99%', '1%', 'less than 1%')
     """
     if value is None or not _defined(value):
         return MISSING
     if value == 0:
         return "0%"
-    if value < 0.005:
-        return "less than 1%"
     if value == 1:
         return "100%"
-    if value > 0.995:
+    percent = math.floor(100 * value + 0.5)  # half up: 0.5% reads 1%, never 0%
+    if percent < 1:
+        return "less than 1%"
+    if percent > 99:
         return "more than 99%"
-    return f"{100 * value:.0f}%"
+    return f"{percent}%"
 
 
 def customers(value: float | None) -> str:

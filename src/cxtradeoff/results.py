@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -43,6 +43,9 @@ from cxtradeoff.errors import ParameterError
 from cxtradeoff.model import RESULT_FIELDS, get_scenario
 from cxtradeoff.profiles import Profile
 from cxtradeoff.uncertainty import monte_carlo, tornado
+
+if TYPE_CHECKING:
+    from cxtradeoff.pilot import PilotCounts, PilotUpdate
 
 #: seed used when none is given (the article's publication date)
 DEFAULT_SEED: int = 20251114
@@ -123,10 +126,14 @@ class Analysis:
 
     ``decision.simulation`` holds the NPV draws (one Monte Carlo run for every
     scenario), so a report draws its distribution chart from the same draws it ranks on.
+    With a pilot, ``decision`` is the decision after it and ``pilot`` holds the update
+    (prior and posterior draws of the switching conversion, for
+    :func:`cxtradeoff.pilot.prior_posterior_chart`); otherwise ``pilot`` is None.
     """
 
     results: ResultsFile
     decision: Decision
+    pilot: PilotUpdate | None = None
 
 
 def analyse_profile(
@@ -140,6 +147,7 @@ def analyse_profile(
     overrides: Mapping[str, Any] | None = None,
     drivers: int = 3,
     as_of: date | None = None,
+    pilot: PilotCounts | None = None,
 ) -> Analysis:
     """Decide for one company on the distribution: every scenario, the recommendation.
 
@@ -159,11 +167,20 @@ def analyse_profile(
         The date the plan starts (default: today): the rules that bind the company over
         the horizon from then decide which scenarios are permitted
         (:func:`cxtradeoff.compliance.scenario_permissions`).
+    pilot
+        A pilot's counts (:class:`cxtradeoff.pilot.PilotCounts`, e.g. from
+        :func:`cxtradeoff.pilot.read_pilot_file`). When given, the switching conversion's
+        prior is replaced by the pilot's posterior in every scenario, paired draw by
+        draw (:func:`cxtradeoff.pilot.update_with_pilot`): the distributions, the
+        recommendation, the EVPPI and the headline are those after the pilot, and the
+        results file's ``pilot`` keeps the counts and the decision before it. The base
+        cases and the tornado stay at the profile's base values.
 
     Raises
     ------
     ParameterError
-        If no scenario is given, or a scenario, an override or draws are invalid.
+        If no scenario is given, or a scenario, an override, draws or the pilot are
+        invalid (or the pilot is of another profile).
     """
     if not scenarios:
         raise ParameterError("scenarios is empty; give at least one scenario name")
@@ -180,14 +197,20 @@ def analyse_profile(
     permissions = scenario_permissions(
         profile, compared_scenarios(scenarios), as_of=start, overrides=merged
     )
-    decision = decide(
-        profile.parameters,
-        scenarios=scenarios,
-        draws=draws,
-        seed=seed,
-        overrides=merged,
-        permitted={name: p.permitted for name, p in permissions.items()},
-    )
+    permitted = {name: p.permitted for name, p in permissions.items()}
+    update = None
+    if pilot is None:
+        decision = decide(
+            profile.parameters,
+            scenarios=scenarios,
+            draws=draws,
+            seed=seed,
+            overrides=merged,
+            permitted=permitted,
+        )
+    else:
+        update = _update_with_pilot(profile, scenarios, pilot, draws, seed, merged, permitted)
+        decision = update.posterior
     per_scenario = {
         outcome.name: ScenarioResult(
             **{k: _clean(v) for k, v in outcome.to_dict().items()},
@@ -230,7 +253,9 @@ def analyse_profile(
         evppi_switch_conversion=decision.evppi_switch_conversion,
         drivers_scenario=driven,
         drivers=[
-            Driver(**{k: row[k] for k in ("parameter", "low", "high", "npv_low", "npv_high", "swing")})
+            Driver(
+                **{k: row[k] for k in ("parameter", "low", "high", "npv_low", "npv_high", "swing")}
+            )
             for row in swings.to_dict("records")
         ],
         headline=Headline(
@@ -245,8 +270,37 @@ def analyse_profile(
                 direction=flip.direction,
             ),
         ),
+        pilot=None if update is None else update.to_contract(),
     )
-    return Analysis(results=results, decision=decision)
+    return Analysis(results=results, decision=decision, pilot=update)
+
+
+def _update_with_pilot(
+    profile: Profile,
+    scenarios: Sequence[str],
+    pilot: PilotCounts,
+    draws: int,
+    seed: int,
+    overrides: Mapping[str, Any],
+    permitted: Mapping[str, bool],
+) -> PilotUpdate:
+    """The pilot's update for :func:`analyse_profile`, after checking it fits the analysis."""
+    from cxtradeoff.pilot import update_with_pilot
+
+    if pilot.profile is not None and pilot.profile != profile.id:
+        raise ParameterError(
+            f"the pilot is of profile {pilot.profile!r}, not of {profile.id!r}; give the "
+            "pilot file of this profile"
+        )
+    return update_with_pilot(
+        profile.parameters,
+        pilot,
+        scenarios=scenarios,
+        draws=draws,
+        seed=seed,
+        overrides=overrides,
+        permitted=permitted,
+    )
 
 
 def build_results(profile: Profile, scenarios: Sequence[str], **options: Any) -> ResultsFile:
@@ -283,8 +337,7 @@ def scenario_table(results: ResultsFile) -> pd.DataFrame:
         *MONTE_CARLO_KEYS,
     )
     rows = {
-        name: {c: getattr(result, c) for c in columns}
-        for name, result in results.scenarios.items()
+        name: {c: getattr(result, c) for c in columns} for name, result in results.scenarios.items()
     }
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns), dtype=float)
     frame.index.name = "scenario"

@@ -610,6 +610,7 @@ def simulate(
     seed: int,
     overrides: Mapping[str, Any] | None = None,
     chunk_size: int = DEFAULT_CHUNK,
+    conversion: np.ndarray | None = None,
 ) -> Simulation:
     """Seeded, vectorised Monte Carlo of several scenarios on the same draws.
 
@@ -628,6 +629,12 @@ def simulate(
         Number of draws (>= 1) and the seed (>= 0).
     overrides
         Parameter overrides applied after each scenario (they set the base values).
+    conversion
+        Optional draws of switch_conversion, shape ``(draws,)``, values in 0..1, that
+        replace the prior's draws of k in every phase of every scenario, paired draw by
+        draw (draw i of every other input is unchanged). A pilot's posterior of k
+        (:mod:`cxtradeoff.pilot`) enters the decision this way; ``Simulation.conversion``
+        then holds these draws.
 
     Returns
     -------
@@ -641,6 +648,7 @@ def simulate(
     for name in names:
         get_scenario(name)
     _check_draws_and_seed(draws, seed)
+    replacement = None if conversion is None else _replacement_conversion(conversion, draws)
     plans = [scenario_phases(params, name, overrides=overrides) for name in names]
     distinct: dict[tuple[str, Parameters], dict[str, Shape]] = {}
     for plan in plans:
@@ -651,20 +659,38 @@ def simulate(
         float(params.updated(dict(overrides or {})).switch_conversion), "", params
     )
     npv = np.empty((len(names), int(draws)))
-    conversion = np.empty(int(draws))
+    k_draws = np.empty(int(draws))
     start = 0
     for random in random_numbers(draws, seed, chunk_size=chunk_size):
         stop = start + random.shape[1]
         sampler = _Sampler(random)
         inputs = {key: sampler.inputs(key[1], shapes) for key, shapes in distinct.items()}
+        if replacement is None:
+            k_draws[start:stop] = sampler.draw("switch_conversion", k_shape)
+        else:
+            k_draws[start:stop] = replacement[start:stop]
+            for values in inputs.values():
+                values["switch_conversion"] = k_draws[start:stop]
         cache: dict[int, Any] = {}
         for i, plan in enumerate(plans):
             npv[i, start:stop] = npv_of_phases([inputs[key] for key in plan], cache=cache)
-        conversion[start:stop] = sampler.draw("switch_conversion", k_shape)
         start = stop
     return Simulation(
-        scenarios=names, draws=int(draws), seed=int(seed), npv=npv, conversion=conversion
+        scenarios=names, draws=int(draws), seed=int(seed), npv=npv, conversion=k_draws
     )
+
+
+def _replacement_conversion(conversion: np.ndarray, draws: int) -> np.ndarray:
+    """Check replacement draws of k for :func:`simulate`: one per draw, finite, 0..1."""
+    k = np.asarray(conversion, dtype=float)
+    if k.shape != (int(draws),):
+        raise ParameterError(
+            f"conversion has shape {k.shape}; expected ({int(draws)},), one switch_conversion "
+            "per draw"
+        )
+    if not np.all(np.isfinite(k)) or np.any(k < 0) or np.any(k > 1):
+        raise ParameterError("conversion draws must be finite numbers from 0 to 1")
+    return k
 
 
 @dataclass(frozen=True)
