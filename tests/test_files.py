@@ -43,7 +43,7 @@ def test_importing_the_package_does_not_touch_the_umask():
     import sys
 
     code = (
-        "import os; os.umask(0o027); import cxtradeoff.render, cxtradeoff.build, "
+        "import os; os.umask(0o027); import cxtradeoff.pipeline.build, cxtradeoff.pipeline.export, "
         "cxtradeoff.delivery.email; print(oct(os.umask(0)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
