@@ -425,6 +425,7 @@ def test_all_scenarios_print_the_decision(capsys):
         assert one[key] == out["scenarios"]["full_automation"][key], key
 
 
+@pytest.mark.slow
 def test_all_scenarios_default_draws_and_reproducible_output():
     args = ("analyse", "--profile", "fintech", "--scenario", "all")
     one, two = cli(*args), cli(*args)
