@@ -76,10 +76,18 @@ def pipeline(out: Path, *args: str, draws: int | None, jobs: int | None) -> floa
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--draws", type=int, default=None, help="Monte Carlo draws (default: reports.yaml)")
-    parser.add_argument("--jobs", type=int, default=None, help="--jobs for the pipeline (default: cores)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs of (a) and (b), alternating; best kept")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--draws", type=int, default=None, help="Monte Carlo draws (default: reports.yaml)"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="--jobs for the pipeline (default: cores)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of (a) and (b), alternating; best kept"
+    )
     args = parser.parse_args()
     n_reports = len(load_config(REPORTS_CONFIG).reports)
     root = Path(tempfile.mkdtemp(prefix="cx-bench-"))
@@ -96,8 +104,13 @@ def main() -> int:
     print(f"default report set: {n_reports} reports, {os.cpu_count()} cores, "
           f"draws={args.draws or 'reports.yaml'}")  # fmt: skip
     if len(times_a) > 1:
-        print("runs (a): " + ", ".join(f"{t:.2f}" for t in times_a) + " s; runs (b): "
-              + ", ".join(f"{t:.2f}" for t in times_b) + " s; best of each below")
+        print(
+            "runs (a): "
+            + ", ".join(f"{t:.2f}" for t in times_a)
+            + " s; runs (b): "
+            + ", ".join(f"{t:.2f}" for t in times_b)
+            + " s; best of each below"
+        )
     print(f"(a) by hand (papermill CLI + nbconvert CLI + chromium print): {t_a:8.2f} s")
     print(f"(b) cxtradeoff build --force:                                {t_b:8.2f} s")
     print(f"(c) cxtradeoff build, nothing to do:                         {t_c:8.2f} s")

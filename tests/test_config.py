@@ -85,7 +85,9 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.yaml")
 
 
-def test_a_bad_configuration_starts_no_kernel_and_writes_nothing(tiny_project: Path, capsys) -> None:
+def test_a_bad_configuration_starts_no_kernel_and_writes_nothing(
+    tiny_project: Path, capsys
+) -> None:
     config = tiny_project / "reports.yaml"
     data = json.loads(config.read_text())
     data["reports"][0]["parameters"]["scale"] = "big"
@@ -128,7 +130,9 @@ def test_the_project_configuration_is_valid() -> None:
     assert profiles == set(load_profiles())  # one report per company profile
     comparison = cfg.by_name()["comparison"]
     assert set(comparison.depends_on) == {r.name for r in cfg.reports if r.profile}
-    assert all((ROOT / "data" / "company_profiles.csv") in r.inputs for r in cfg.reports if r.profile)
+    assert all(
+        (ROOT / "data" / "company_profiles.csv") in r.inputs for r in cfg.reports if r.profile
+    )
 
 
 @pytest.mark.parametrize(
@@ -199,7 +203,9 @@ def test_param_values_are_read_as_the_type_the_notebook_declares(tiny_project: P
     for bad, message in (("inf", "expected a finite number"), ("1e999", "expected a finite number"),
                          ("two", "expected a number")):  # fmt: skip
         with pytest.raises(ConfigError, match=message):
-            parse_config(raw, path=tiny_project / "r.yaml", root=tiny_project, overrides={"scale": bad})
+            parse_config(
+                raw, path=tiny_project / "r.yaml", root=tiny_project, overrides={"scale": bad}
+            )
 
 
 def test_param_parsing_doctest() -> None:

@@ -70,7 +70,10 @@ def test_manifest_and_landing_page_carry_the_headline(built: Path) -> None:
     entry = manifest.reports["telecom"]
     results = load_results(built / "telecom.results.json")
     assert entry.headline is not None
-    assert entry.headline.model_dump() == {"currency": results.currency, **results.headline.model_dump()}
+    assert entry.headline.model_dump() == {
+        "currency": results.currency,
+        **results.headline.model_dump(),
+    }
     assert entry.parameters["draws"] == 1000 and entry.parameters["profile"] == "telecom"
     assert "data/company_profiles.csv" in entry.inputs
     assert manifest.reports["evidence"].headline is None

@@ -73,7 +73,9 @@ def test_a_commit_killed_half_way_is_finished_by_the_next_build(
 
     monkeypatch.setattr(finish, "move_into_place", dying_move)
     with pytest.raises(Killed):
-        finish.commit(tmp_path, _manifest(a="A2", b="B1"), moves=[(_staged(tmp_path, "a", "A2"), "a.html")])
+        finish.commit(
+            tmp_path, _manifest(a="A2", b="B1"), moves=[(_staged(tmp_path, "a", "A2"), "a.html")]
+        )
     monkeypatch.setattr(finish, "move_into_place", real_move)
     warnings = finish.recover(tmp_path)
     assert len(warnings) == 1 and "killed build" in warnings[0]
@@ -82,7 +84,9 @@ def test_a_commit_killed_half_way_is_finished_by_the_next_build(
     assert not list(tmp_path.glob(".staging-*"))
 
 
-def test_a_commit_that_cannot_write_leaves_nothing_and_names_the_reason(tmp_path: Path, monkeypatch) -> None:
+def test_a_commit_that_cannot_write_leaves_nothing_and_names_the_reason(
+    tmp_path: Path, monkeypatch
+) -> None:
     finish.commit(tmp_path, _manifest(a="A1"), moves=[(_staged(tmp_path, "a", "A1"), "a.html")])
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
 
@@ -111,7 +115,9 @@ def test_ctrl_c_during_a_commit_waits_until_it_is_done(tmp_path: Path, monkeypat
     assert not list(tmp_path.glob(".staging-commit-*"))
 
 
-def test_a_previous_manifest_of_another_version_is_a_warning_and_a_full_rebuild(tmp_path: Path) -> None:
+def test_a_previous_manifest_of_another_version_is_a_warning_and_a_full_rebuild(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps({"build_id": "x", "reports": {}}))
     manifest, warning = finish.read_previous(tmp_path)
     assert manifest is None and warning and "every report is rebuilt" in warning
@@ -129,7 +135,9 @@ def test_long_messages_go_to_the_build_log(tmp_path: Path) -> None:
     assert finisher._shorten("rep", "one line", "") == "one line"
 
 
-def test_landing_page_words_numbers_as_the_reports_do_and_escapes_everything(results_template: str) -> None:
+def test_landing_page_words_numbers_as_the_reports_do_and_escapes_everything(
+    results_template: str,
+) -> None:
     headline = {**json.loads(results_template)["headline"], "currency": "EUR", "npv_mean": 2.5e6,
                 "p_loss": 0.004, "scenario": "hybrid"}  # fmt: skip
 
