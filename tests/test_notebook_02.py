@@ -75,7 +75,7 @@ def test_notebook_runs_and_its_headline_matches_the_command_line(tmp_path):
         "profile": "telecom",
         "scenarios": ["status_quo", "full_automation", "hybrid"],
         "horizon_years": 4,
-        "draws": 400,
+        "draws": 1000,
         "seed": 7,
         "currency": "",
         "overrides": {"switch_conversion": 0.1, "replace_lost_customers": False},
@@ -96,7 +96,7 @@ def test_notebook_runs_and_its_headline_matches_the_command_line(tmp_path):
     assert results["profile"] == "telecom"
     assert results["display_name"] == HOSTILE
     assert results["currency"] == "EUR"
-    assert (results["horizon_years"], results["draws"], results["seed"]) == (4, 400, 7)
+    assert (results["horizon_years"], results["draws"], results["seed"]) == (4, 1000, 7)
     assert list(results["scenarios"]) == params["scenarios"]
     for scenario in results["scenarios"].values():
         for key in (*ANALYSE_KEYS, *MONTE_CARLO_KEYS, "p_best"):
@@ -119,7 +119,7 @@ def test_notebook_runs_and_its_headline_matches_the_command_line(tmp_path):
         "--set",
         "horizon_years=4",
         "--draws",
-        "400",
+        "1000",
         "--seed",
         "7",
         "--profiles-file",
