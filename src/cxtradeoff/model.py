@@ -831,6 +831,57 @@ CONTRACT_OUTPUTS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class LoyaltyFigures:
+    """The loyalty side of one phase, from its inputs: who meets the AI, who leaves, at
+    what value. Scalars or arrays of draws, like every equation here."""
+
+    margin: Value
+    clv: Value
+    value: Value
+    exposure: Value
+    failed_ai_exposure: Value
+    risk_factor: Value
+    extra_churn: Value
+
+
+def loyalty_figures(p: Mapping[str, Any]) -> LoyaltyFigures:
+    """Margin, CLV, value per lost customer, exposures, risk factor z and extra churn delta
+    (e * k capped at 1) of one phase's inputs: the chain of MODEL.md's loyalty equations,
+    written once for the model and for the pilot."""
+    m = margin_per_customer(p["margin"], p["revenue_per_customer"])
+    clv = customer_lifetime_value(
+        m, p["retention_rate"], p["discount_rate"], p["retention_spend_per_customer"]
+    )
+    cac = acquisition_cost(p["acquisition_multiplier"], p["retention_spend_per_customer"])
+    x = exposure(
+        p["contact_reach"],
+        p["contacts_per_customer"],
+        p["ai_resolution_share"],
+        p["ai_escalation_share"],
+    )
+    x_f = failed_ai_exposure(
+        p["contact_reach"], p["contacts_per_customer"], p["ai_escalation_share"]
+    )
+    shared = (p["consider_switch_share"], p["escalation_mitigation"], p["escalation_penalty"])
+    return LoyaltyFigures(
+        margin=m,
+        clv=clv,
+        value=value_per_lost_customer(clv, cac, p["replace_lost_customers"]),
+        exposure=x,
+        failed_ai_exposure=x_f,
+        risk_factor=risk_factor(x, x_f, *shared),
+        extra_churn=extra_churn(
+            x,
+            x_f,
+            p["consider_switch_share"],
+            p["switch_conversion"],
+            p["escalation_mitigation"],
+            p["escalation_penalty"],
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class _Phase:
     """Intermediate figures of one phase that the reversal also needs."""
 
@@ -844,36 +895,10 @@ def _compute_phase(inputs: Mapping[str, Any], *, break_evens: bool = True) -> _P
     leaves the break-even fields NaN instead of computing them for every draw."""
     p = inputs
     T = int(p["horizon_years"])
-    m = margin_per_customer(p["margin"], p["revenue_per_customer"])
-    clv = customer_lifetime_value(
-        m, p["retention_rate"], p["discount_rate"], p["retention_spend_per_customer"]
-    )
-    cac = acquisition_cost(p["acquisition_multiplier"], p["retention_spend_per_customer"])
-    v = value_per_lost_customer(clv, cac, p["replace_lost_customers"])
-    x = exposure(
-        p["contact_reach"],
-        p["contacts_per_customer"],
-        p["ai_resolution_share"],
-        p["ai_escalation_share"],
-    )
-    x_f = failed_ai_exposure(
-        p["contact_reach"], p["contacts_per_customer"], p["ai_escalation_share"]
-    )
-    z = risk_factor(
-        x,
-        x_f,
-        p["consider_switch_share"],
-        p["escalation_mitigation"],
-        p["escalation_penalty"],
-    )
-    delta = extra_churn(
-        x,
-        x_f,
-        p["consider_switch_share"],
-        p["switch_conversion"],
-        p["escalation_mitigation"],
-        p["escalation_penalty"],
-    )
+    loyalty = loyalty_figures(p)
+    m, v, z, delta = loyalty.margin, loyalty.value, loyalty.risk_factor, loyalty.extra_churn
+    clv = loyalty.clv
+    x, x_f = loyalty.exposure, loyalty.failed_ai_exposure
     lost = customers_lost_per_year(p["customers"], delta)
     s = annual_savings(
         p["customers"],
