@@ -48,6 +48,11 @@ SHARE_SUM_TOLERANCE: float = 1e-12
 # Parameters
 # ---------------------------------------------------------------------------
 
+# Upper bounds on counts and amounts sit far above any real company (ten billion customers,
+# a billion a year per customer, ten trillion of running cost) and far below where a
+# product of them overflows a float: an absurd value is refused by name, never turned
+# into an infinite or undefined result.
+
 
 class Parameters(BaseModel):
     """Every model input for one company in one scenario, validated.
@@ -61,22 +66,26 @@ class Parameters(BaseModel):
         extra="forbid", frozen=True, strict=True, allow_inf_nan=False, validate_default=True
     )
 
-    customers: int = Field(gt=0, description="N: active customers")
-    revenue_per_customer: float = Field(gt=0, description="R: annual revenue per customer")
+    customers: int = Field(gt=0, le=10_000_000_000, description="N: active customers")
+    revenue_per_customer: float = Field(
+        gt=0, le=1e9, description="R: annual revenue per customer"
+    )
     margin: float = Field(ge=0, le=1, description="g: contribution margin on revenue")
     retention_rate: float = Field(ge=0, lt=1, description="r: baseline annual retention")
     discount_rate: float = Field(ge=0, le=1, description="d: annual discount rate")
     horizon_years: int = Field(ge=1, le=30, description="T: years in the net present value")
     contacts_per_customer: float = Field(
-        ge=0, description="c: service contacts per customer per year (at least p)"
+        ge=0, le=10_000, description="c: service contacts per customer per year (at least p)"
     )
     contact_reach: float = Field(
         ge=0, le=1, description="p: share of customers who contact service in a year"
     )
     cost_human_contact: float = Field(
-        ge=0, description="C_h: fully loaded cost of a human-handled contact"
+        ge=0, le=1e6, description="C_h: fully loaded cost of a human-handled contact"
     )
-    cost_ai_contact: float = Field(ge=0, description="C_ai: cost of an AI-handled contact")
+    cost_ai_contact: float = Field(
+        ge=0, le=1e6, description="C_ai: cost of an AI-handled contact"
+    )
     ai_resolution_share: float = Field(
         ge=0, le=1, description="a: share of contacts fully resolved by AI"
     )
@@ -86,9 +95,11 @@ class Parameters(BaseModel):
     assist_productivity: float = Field(
         ge=0, le=1, description="pi: cost saved on human contacts by AI assistance"
     )
-    ai_fixed_cost_per_year: float = Field(ge=0, description="O: AI platform running cost")
+    ai_fixed_cost_per_year: float = Field(
+        ge=0, le=1e13, description="O: AI platform running cost"
+    )
     implementation_cost: float = Field(
-        ge=0, description="F: one-off build and integration cost at year 0 (no severance)"
+        ge=0, le=1e13, description="F: one-off build and integration cost at year 0 (no severance)"
     )
     severance_months: float = Field(
         default=0.0,
@@ -114,9 +125,11 @@ class Parameters(BaseModel):
         ),
     )
     retention_spend_per_customer: float = Field(
-        ge=0, description="s_r: annual spend to retain one customer (below g * R)"
+        ge=0, le=1e9, description="s_r: annual spend to retain one customer (below g * R)"
     )
-    acquisition_multiplier: float = Field(ge=1, description="M: acquisition cost / retention cost")
+    acquisition_multiplier: float = Field(
+        ge=1, le=1000, description="M: acquisition cost / retention cost"
+    )
     replace_lost_customers: bool = Field(
         default=False, description="true: a lost customer is valued at min(CLV, CAC)"
     )
@@ -124,11 +137,13 @@ class Parameters(BaseModel):
     contacts_per_agent_per_year: float = Field(
         default=6000.0,
         gt=0,
+        le=1e7,
         description="reversal: contacts one full-time human agent handles in a year",
     )
     rehiring_cost_per_agent: float | None = Field(
         default=None,
         ge=0,
+        le=1e9,
         description=(
             "reversal: one-off cost to recruit and train one agent; empty = a quarter of "
             "an agent's annual loaded cost (contacts_per_agent_per_year * cost_human_contact / 4)"
