@@ -32,9 +32,12 @@ HEADER_MM = 18.0
 FOOTER_MM = 16.0
 
 #: two characters overlap when their boxes intersect over more than this share of the
-#: smaller box in each direction (kerned pairs such as "r." in DejaVu Sans share about 30%
-#: of the full stop's box; text running into other text shares most of it)
-OVERLAP_TOLERANCE = 0.4
+#: smaller box in each direction
+OVERLAP_TOLERANCE = 0.25
+
+#: neighbours in one run of text (drawn one after the other, same font, size and baseline)
+#: may be kerned together by up to this share of the font size ("y." in DejaVu Sans: 0.14)
+KERNING_EM = 0.2
 
 #: the same glyph drawn twice within this many points is faux bold, not an overlap
 SAME_GLYPH_PT = 1.0
@@ -90,26 +93,43 @@ def _line_around(chars: list[dict[str, Any]], char: dict[str, Any]) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _kerned(one: dict[str, Any], other: dict[str, Any], dx: float) -> bool:
+    """Whether ``one`` and ``other`` are neighbours in a run of text, kerned by ``dx`` points."""
+    return (
+        abs(one["_order"] - other["_order"]) == 1
+        and one.get("fontname") == other.get("fontname")
+        and one.get("size") == other.get("size")
+        and abs(one["top"] - other["top"]) < 0.5
+        and dx <= KERNING_EM * float(one.get("size") or one["bottom"] - one["top"])
+    )
+
+
 def page_overlaps(
     chars: list[dict[str, Any]], *, page: int = 1, tolerance: float = OVERLAP_TOLERANCE
 ) -> list[Overlap]:
-    """Pairs of characters (pdfplumber's ``page.chars``) whose boxes overlap.
+    """Pairs of characters (pdfplumber's ``page.chars``, in drawing order) drawn over
+    each other.
 
     A pair counts when the boxes intersect over more than ``tolerance`` of the smaller
-    box's width *and* of its height; the same glyph drawn twice at (almost) the same place
-    (faux bold) does not count.
+    box's width *and* of its height. Two exceptions: neighbours in one run of text
+    kerned together (by up to :data:`KERNING_EM` of the font size), and the same glyph
+    drawn twice at (almost) the same place (faux bold).
 
     Examples
     --------
     >>> a = dict(text="a", x0=0, x1=5, top=0, bottom=10)
     >>> b = dict(text="b", x0=2, x1=7, top=1, bottom=11)
-    >>> c = dict(text="c", x0=4, x1=9, top=0, bottom=10)
+    >>> c = dict(text="c", x0=5, x1=10, top=0, bottom=10)
     >>> [(o.first, o.second) for o in page_overlaps([a, b, c])]
     [('a', 'b'), ('b', 'c')]
     >>> page_overlaps([a, dict(a, x0=0.3, x1=5.3)])  # bold drawn twice
     []
+    >>> y = dict(text="y", x0=0, x1=6.2, top=0, bottom=10.5, fontname="DejaVuSans", size=10.5)
+    >>> page_overlaps([y, dict(y, text=".", x0=4.7, x1=8)])  # "y." kerned in one run
+    []
     """
-    ink = sorted(_printed(chars), key=lambda c: c["x0"])
+    ordered = [dict(c, _order=i) for i, c in enumerate(chars)]
+    ink = sorted(_printed(ordered), key=lambda c: c["x0"])
     found: list[Overlap] = []
     for i, one in enumerate(ink):
         w1, h1 = one["x1"] - one["x0"], one["bottom"] - one["top"]
@@ -123,20 +143,23 @@ def page_overlaps(
             w2, h2 = other["x1"] - other["x0"], other["bottom"] - other["top"]
             if dx <= tolerance * min(w1, w2) or dy <= tolerance * min(h1, h2):
                 continue
+            if _kerned(one, other, dx):
+                continue
             if (
                 one["text"] == other["text"]
                 and abs(one["x0"] - other["x0"]) <= SAME_GLYPH_PT
                 and abs(one["top"] - other["top"]) <= SAME_GLYPH_PT
             ):
                 continue
+            first, second = sorted((one, other), key=lambda c: c["_order"])
             found.append(
                 Overlap(
                     page=page,
-                    first=one["text"],
-                    second=other["text"],
-                    x=float(one["x0"]),
-                    top=float(one["top"]),
-                    context=_line_around(ink, one),
+                    first=first["text"],
+                    second=second["text"],
+                    x=float(first["x0"]),
+                    top=float(first["top"]),
+                    context=_line_around(ordered, first),
                 )
             )
     return found
@@ -153,7 +176,8 @@ def overlapping_characters(
         The PDF to read.
     tolerance
         Share of the smaller character's box, across and down, that two boxes may share
-        before they count as overlapping (see :func:`page_overlaps`).
+        before they count as overlapping (see :func:`page_overlaps`, which also allows
+        for kerning and faux bold).
 
     Returns
     -------
