@@ -141,3 +141,11 @@ def test_a_table_column_run_into_the_next_is_an_overlap() -> None:
     ]
     overlaps = printcheck.page_overlaps(row, page=2)
     assert overlaps and overlaps[0].page == 2
+
+
+def test_every_model_input_has_a_label_and_a_unit() -> None:
+    """A director's table never falls back on a code name or a bare number."""
+    from cxtradeoff.formatting import PARAMETER_LABELS, PARAMETER_UNITS
+    from cxtradeoff.model import Parameters
+
+    assert set(Parameters.model_fields) == set(PARAMETER_LABELS) == set(PARAMETER_UNITS)
