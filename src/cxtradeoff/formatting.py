@@ -42,6 +42,7 @@ __all__ = [
     "chance",
     "customers",
     "money",
+    "number",
     "parameter_label",
     "parameter_value",
     "plain_words",
@@ -203,6 +204,24 @@ def money(value: float | None, currency: str, *, compact: bool = False) -> str:
         return f"{sign}{currency} {size:.3g}"
     rounded = round(size) if size < 1000 else round(size, 2 - math.floor(math.log10(size)))
     return f"{sign if rounded else ''}{currency} {int(rounded):,}"
+
+
+def number(value: float | None) -> str:
+    """A plain number for reading: never in scientific notation, millions in words.
+
+    >>> number(2e6), number(1.6e6), number(12_345.0), number(0.125), number(15.0)
+    ('2 million', '1.6 million', '12,345', '0.125', '15')
+    """
+    if value is None or not _defined(value):
+        return MISSING
+    size = abs(float(value))
+    sign = "-" if value < 0 else ""
+    for divisor, suffix in ((1e9, " billion"), (1e6, " million")):
+        if size >= divisor:
+            return f"{sign}{size / divisor:.3g}{suffix}"
+    if size >= 1000 or size == round(size):
+        return f"{sign}{size:,.0f}"
+    return f"{sign}{size:.3g}"
 
 
 def share(value: float | None, *, digits: int = 1) -> str:
