@@ -291,6 +291,31 @@ def npv_heatmap(
     return fig
 
 
+def automation_heatmap(
+    parameters: Parameters,
+    scenario: str,
+    *,
+    currency: str,
+    overrides: Mapping[str, Any] | None = None,
+) -> Figure:
+    """:func:`npv_heatmap` of a company's scenario: the grid
+    (:func:`cxtradeoff.uncertainty.npv_grid`) with the scenario's base case starred."""
+    from cxtradeoff.model import scenario_phases
+    from cxtradeoff.uncertainty import npv_grid
+
+    grid = npv_grid(parameters, scenario, overrides=overrides)
+    base = scenario_phases(parameters, scenario, overrides=overrides)[0][1]
+    return npv_heatmap(
+        grid.automation,
+        grid.conversion,
+        grid.npv,
+        grid.break_even_conversion_npv,
+        currency=currency,
+        scenario=scenario,
+        base_point=(base.ai_resolution_share, base.switch_conversion),
+    )
+
+
 def tornado_chart(frame: pd.DataFrame, *, currency: str, scenario: str, inputs: int = 8) -> Figure:
     """Horizontal bars: NPV with each input at its P10 and its P90, around the base NPV.
 
