@@ -142,7 +142,9 @@ PARAMETER_UNITS: Mapping[str, str] = MappingProxyType(
 )
 
 _CODE_NAME = re.compile(
-    r"\b(?:" + "|".join(sorted(PARAMETER_LABELS, key=len, reverse=True)) + r")\b"
+    r"\b(?:"
+    + "|".join(sorted((n for n in PARAMETER_LABELS if "_" in n), key=len, reverse=True))
+    + r")\b"
 )
 
 #: colours by meaning, so a scenario or a status has the same colour in every chart
@@ -337,10 +339,11 @@ def verdict(npv: float | None) -> str:
     return "pays" if npv is not None and _defined(npv) and npv > 0 else "does not pay"
 
 
-def parameter_value(name: str, value: object, currency: str) -> str:
+def parameter_value(name: str, value: object, currency: str, *, compact: bool = False) -> str:
     """A model input's value in its unit (:data:`PARAMETER_UNITS`), for a table a director reads.
 
-    ``None`` reads "the model's default" (an input the model derives when not given).
+    ``None`` reads "the model's default" (an input the model derives when not given);
+    ``compact`` words amounts as :func:`money` does for narrow columns (``EUR 1.84M``).
 
     Examples
     --------
@@ -364,7 +367,7 @@ def parameter_value(name: str, value: object, currency: str) -> str:
     if unit == "share":
         return share(number)
     if unit == "money":
-        return money(number, currency)
+        return money(number, currency, compact=compact)
     if unit == "unit_cost":
         return f"{'-' if number < 0 else ''}{currency} {abs(number):,.2f}"
     if unit == "contacts":
@@ -380,7 +383,11 @@ def plain_words(text: str) -> str:
     """``text`` with every model input's code name replaced by its label in quotes.
 
     For free text written by analysts (the basis of a profile's value) that a director
-    reads.
+    reads. Only names with an underscore are code names: ``margin`` or ``customers`` in a
+    sentence are words.
+
+    >>> plain_words("contribution margin after costs; 5,728 customers")
+    'contribution margin after costs; 5,728 customers'
 
     >>> plain_words("severance is counted by severance_months")
     'severance is counted by “Severance per agent cut (months of cost)”'
