@@ -96,7 +96,7 @@ PARAMETER_LABELS: Mapping[str, str] = MappingProxyType(
         "implementation_cost": "One-off build and integration cost",
         "severance_months": "Severance per agent cut (months of cost)",
         "consider_switch_share": "Customers who would consider leaving over AI",
-        "switch_conversion": "Of those, share who actually leave each year",
+        "switch_conversion": "Would-be leavers who actually leave each year",
         "escalation_mitigation": "Risk removed by an easy path to a person",
         "escalation_penalty": "Extra risk after a failed AI contact (times)",
         "retention_spend_per_customer": "Retention spend per customer a year",
@@ -399,7 +399,7 @@ def parameter_label(name: str) -> str:
     """A model input in words (the code name appears only in an analysts' appendix).
 
     >>> parameter_label("switch_conversion")
-    'Of those, share who actually leave each year'
+    'Would-be leavers who actually leave each year'
     """
     return PARAMETER_LABELS.get(name, name.replace("_", " ").capitalize())
 
