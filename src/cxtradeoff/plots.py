@@ -122,17 +122,29 @@ def break_even_chart(
         ax.plot(
             conversion, npv, color=scenario_colour(name), linewidth=2.0, label=scenario_title(name)
         )
-        k = break_even.get(name)
-        if k is not None and np.isfinite(k) and conversion.min() <= k <= conversion.max():
-            ax.plot([k], [0.0], "o", color=scenario_colour(name), markersize=6)
-            ax.annotate(
-                share(k),
-                (k, 0.0),
-                textcoords="offset points",
-                xytext=(4, 6),
-                color=scenario_colour(name),
-                fontsize=8.5,
-            )
+    marked = sorted(
+        (float(k), name)
+        for name, k in break_even.items()
+        if name in curves
+        and k is not None
+        and np.isfinite(k)
+        and conversion.min() <= k <= conversion.max()
+    )
+    span = float(conversion.max() - conversion.min()) or 1.0
+    level, last = 0, -np.inf
+    for k, name in marked:
+        # labels of break-evens close together are stacked, never drawn over each other
+        level = level + 1 if (k - last) < 0.12 * span else 0
+        last = k
+        ax.plot([k], [0.0], "o", color=scenario_colour(name), markersize=6)
+        ax.annotate(
+            share(k),
+            (k, 0.0),
+            textcoords="offset points",
+            xytext=(4, 5 + 11 * level),
+            color=scenario_colour(name),
+            fontsize=8.5,
+        )
     if base_conversion is not None:
         ax.axvline(base_conversion, color="black", linestyle=":", linewidth=1, label=base_label)
     ax.axhline(0, color="black", linewidth=0.8)
@@ -255,7 +267,14 @@ def npv_heatmap(
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, CHART_HEIGHT_IN))
     limit = float(np.nanmax(np.abs(npv))) or 1.0
     mesh = ax.pcolormesh(
-        automation, conversion, npv, cmap="RdBu", vmin=-limit, vmax=limit, shading="nearest"
+        automation,
+        conversion,
+        npv,
+        cmap="RdBu",
+        vmin=-limit,
+        vmax=limit,
+        shading="nearest",
+        rasterized=True,  # one image, not thousands of cells with hairline seams between
     )
     bar = fig.colorbar(mesh, ax=ax, format=money_formatter(currency), pad=0.02)
     bar.set_label("Net present value")

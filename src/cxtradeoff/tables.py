@@ -122,10 +122,15 @@ def _is_status_quo(name: str) -> bool:
     return name == "status_quo"
 
 
+def _money(value: float | None, currency: str) -> str:
+    """An amount in a table cell: ``EUR 40.3M`` (the prose says ``EUR 40.3 million``)."""
+    return money(value, currency, compact=True)
+
+
 def _range(low: float | None, high: float | None, currency: str) -> str:
     if low is None or high is None:
         return MISSING
-    return f"{money(low, currency)} to {money(high, currency)}"
+    return f"{_money(low, currency)} to {_money(high, currency)}"
 
 
 def _break_even(name: str, value: float | None) -> str:
@@ -155,7 +160,7 @@ def options_table(results: ResultsFile) -> Html:
         rows.append(
             {
                 "Scenario": _row_title(name, results),
-                "Net present value|Expected": money(result.npv_mean, currency),
+                "Net present value|Expected": _money(result.npv_mean, currency),
                 "Net present value|P10 to P90": _range(result.npv_p10, result.npv_p90, currency),
                 "Chance|of a loss": chance(result.p_loss),
                 "Chance|of being best": chance(result.p_best),
@@ -176,8 +181,8 @@ def options_table(results: ResultsFile) -> Html:
         .cols_width(
             {
                 "Scenario": "17%",
-                "Net present value|Expected": "13%",
-                "Net present value|P10 to P90": "22%",
+                "Net present value|Expected": "11%",
+                "Net present value|P10 to P90": "24%",
                 "Chance|of a loss": "8%",
                 "Chance|of being best": "8%",
                 "Break-even conversion|at lifetime value": "10%",
@@ -186,6 +191,7 @@ def options_table(results: ResultsFile) -> Html:
             }
         )
         .cols_align("right", columns=[c for c in frame.columns if "|" in c])
+        .cols_align("left", columns=["Scenario", "Permitted"])
         .tab_style(style.text(weight="bold"), loc.body(rows=[chosen]))
         .tab_style(style.text(weight="bold"), loc.stub(rows=[chosen]))
         .tab_source_note(
@@ -210,11 +216,11 @@ def base_case_table(results: ResultsFile) -> Html:
         rows.append(
             {
                 "Scenario": scenario_title(name),
-                "A year|Savings": money(r.annual_savings, currency),
-                "A year|Loyalty cost": money(r.annual_loyalty_cost, currency),
+                "A year|Savings": _money(r.annual_savings, currency),
+                "A year|Loyalty cost": _money(r.annual_loyalty_cost, currency),
                 "A year|Customers lost": customers(r.customers_lost_per_year),
-                "Severance and rehiring": money(one_off, currency) if one_off else "none",
-                f"Over {years} years|Net present value": money(r.npv, currency),
+                "Severance and rehiring": _money(one_off, currency) if one_off else "none",
+                f"Over {years} years|Net present value": _money(r.npv, currency),
                 f"Over {years} years|Break-even conversion": _break_even(
                     name, r.break_even_conversion_npv
                 ),
@@ -226,6 +232,7 @@ def base_case_table(results: ResultsFile) -> Html:
         .tab_spanner_delim("|")
         .cols_width({"Scenario": "16%"})
         .cols_align("right", columns=list(frame.columns[1:]))
+        .cols_align("left", columns=["Scenario"])
         .tab_source_note(
             f"Base case, in {currency}: every input at its central value. Savings are the "
             "service costs AI removes less its running cost; the loyalty cost is the value "
@@ -255,16 +262,16 @@ def drivers_table(swings: pd.DataFrame, *, currency: str, scenario: str) -> Html
         {
             "Input": [parameter_label(p) for p in swings["parameter"]],
             "Input at|P10": [
-                parameter_value(p, v, currency)
+                parameter_value(p, v, currency, compact=True)
                 for p, v in zip(swings["parameter"], swings["low"], strict=True)
             ],
             "Input at|P90": [
-                parameter_value(p, v, currency)
+                parameter_value(p, v, currency, compact=True)
                 for p, v in zip(swings["parameter"], swings["high"], strict=True)
             ],
-            "Net present value|input at P10": [money(v, currency) for v in swings["npv_low"]],
-            "Net present value|input at P90": [money(v, currency) for v in swings["npv_high"]],
-            "Net present value|swing": [money(v, currency) for v in swings["swing"]],
+            "Net present value|input at P10": [_money(v, currency) for v in swings["npv_low"]],
+            "Net present value|input at P90": [_money(v, currency) for v in swings["npv_high"]],
+            "Net present value|swing": [_money(v, currency) for v in swings["swing"]],
         }
     )
     table = (
@@ -272,6 +279,7 @@ def drivers_table(swings: pd.DataFrame, *, currency: str, scenario: str) -> Html
         .tab_spanner_delim("|")
         .cols_width({"Input": "34%"})
         .cols_align("right", columns=list(frame.columns[1:]))
+        .cols_align("left", columns=["Input"])
         .tab_source_note(
             f"{scenario_title(scenario)}: each input set to its P10, then its P90, every "
             "other input at its base value."
@@ -303,6 +311,7 @@ def inputs_table(values: Mapping[str, Any], basis: Mapping[str, str], *, currenc
         _gt(frame, table_id="cx-inputs")
         .cols_width({"Input": "30%", "Value": "15%", "Basis": "55%"})
         .cols_align("right", columns=["Value"])
+        .cols_align("left", columns=["Input", "Basis"])
     )
     return render(table, table_id="cx-inputs")
 
@@ -328,10 +337,10 @@ def uncertain_inputs_table(distributions: pd.DataFrame, *, currency: str) -> Htm
         rows.append(
             {
                 "Input": label,
-                "Base": parameter_value(name, row["base"], currency),
-                "P10": parameter_value(name, row["p10"], currency),
-                "P50": parameter_value(name, row["p50"], currency),
-                "P90": parameter_value(name, row["p90"], currency),
+                "Base": parameter_value(name, row["base"], currency, compact=True),
+                "P10": parameter_value(name, row["p10"], currency, compact=True),
+                "P50": parameter_value(name, row["p50"], currency, compact=True),
+                "P90": parameter_value(name, row["p90"], currency, compact=True),
                 "Evidence": plain_words(str(row["basis"])),
             }
         )
@@ -349,6 +358,7 @@ def uncertain_inputs_table(distributions: pd.DataFrame, *, currency: str) -> Htm
             }
         )
         .cols_align("right", columns=["Base", "P10", "P50", "P90"])
+        .cols_align("left", columns=["Input", "Evidence"])
     )
     return render(table, table_id="cx-uncertain")
 
@@ -378,7 +388,7 @@ def code_names_table(
         rows.append(
             {
                 "Code name": name,
-                "Symbol": "" if spec is None else str(spec["symbol"]),
+                "Symbol": _symbol(name),
                 "In the report": parameter_label(name),
                 "Value": parameter_value(name, value, currency),
                 "Distribution": ""
@@ -393,17 +403,29 @@ def code_names_table(
         _gt(frame, table_id="cx-code-names")
         .cols_width(
             {
-                "Code name": "27%",
-                "Symbol": "7%",
-                "In the report": "26%",
-                "Value": "13%",
-                "Distribution": "27%",
+                "Code name": "31%",
+                "Symbol": "9%",
+                "In the report": "24%",
+                "Value": "12%",
+                "Distribution": "24%",
             }
         )
         .cols_align("right", columns=["Value"])
+        .cols_align("left", columns=["Code name", "Symbol", "In the report", "Distribution"])
         .tab_style(_code_style(), _body_loc(["Code name"]))
     )
     return render(table, table_id="cx-code-names")
+
+
+def _symbol(name: str) -> str:
+    """An input's symbol in ``docs/model.md`` (the start of its description: "N: active
+    customers"), or "" for an input that has none."""
+    from cxtradeoff.model import Parameters
+
+    field = Parameters.model_fields.get(name)
+    head = (field.description or "").split(":", 1)[0] if field is not None else ""
+    # some descriptions start with a word, not a symbol ("true: ...", "reversal: ...")
+    return head if head.isidentifier() and len(head) <= 5 and head not in ("true",) else ""
 
 
 def _code_style() -> Any:
@@ -433,5 +455,6 @@ def pilot_table(pilot: PilotResult, *, currency: str) -> Html:
         .tab_spanner_delim("|")
         .cols_width({"Scenario": "16%"})
         .cols_align("right", columns=[c for c in frame.columns if "|" in c])
+        .cols_align("left", columns=["Scenario"])
     )
     return render(table, table_id="cx-pilot")
