@@ -33,12 +33,14 @@ from cxtradeoff.formatting import (
     scenario_title,
     share,
 )
-from cxtradeoff.theme import CHART_HEIGHT_IN, PAGE_WIDTH_IN
+from cxtradeoff.theme import CHART_HEIGHT_IN, PAGE_WIDTH_IN, SMALLEST_TYPE_PT
 
 if TYPE_CHECKING:
-    from IPython.display import SVG
+    from IPython.display import HTML, SVG
 
     from cxtradeoff.model import Parameters
+    from cxtradeoff.pilot import PilotUpdate
+    from cxtradeoff.uncertainty import Simulation
 
 #: the x axis of the break-even chart, in words
 CONVERSION_AXIS_LABEL = (
@@ -335,6 +337,21 @@ def automation_heatmap(
     )
 
 
+def tornado_figure(
+    parameters: Parameters,
+    scenario: str,
+    *,
+    currency: str,
+    overrides: Mapping[str, Any] | None = None,
+    inputs: int = 8,
+) -> Figure:
+    """:func:`tornado_chart` of a company's scenario (:func:`cxtradeoff.uncertainty.tornado`)."""
+    from cxtradeoff.uncertainty import tornado
+
+    swings = tornado(parameters, scenario, overrides=overrides)
+    return tornado_chart(swings, currency=currency, scenario=scenario, inputs=inputs)
+
+
 def tornado_chart(frame: pd.DataFrame, *, currency: str, scenario: str, inputs: int = 8) -> Figure:
     """Horizontal bars: NPV with each input at its P10 and its P90, around the base NPV.
 
@@ -374,8 +391,14 @@ def tornado_chart(frame: pd.DataFrame, *, currency: str, scenario: str, inputs: 
     return fig
 
 
-def npv_distribution(draws: Mapping[str, np.ndarray], *, currency: str) -> Figure:
-    """Histogram of Monte Carlo NPV per scenario, side by side, with P10, P50, P90 and zero."""
+def npv_distribution(draws: Mapping[str, np.ndarray] | Simulation, *, currency: str) -> Figure:
+    """Histogram of Monte Carlo NPV per scenario, side by side, with P10, P50, P90 and zero.
+
+    ``draws`` is ``scenario -> NPV draws``, or the simulation the decision was taken on
+    (``Analysis.decision.simulation``).
+    """
+    if not isinstance(draws, Mapping):
+        draws = {name: draws.npv_of(name) for name in draws.scenarios}
     names = [n for n in draws if np.ptp(draws[n]) > 0]
     fig, axes = plt.subplots(
         1, max(len(names), 1), figsize=(PAGE_WIDTH_IN, CHART_HEIGHT_IN), squeeze=False
@@ -408,8 +431,14 @@ def fit(figure: Figure, *, height_in: float = CHART_HEIGHT_IN) -> Figure:
     """Resize a figure made elsewhere to the page's width and ``height_in``, laid out again.
 
     For a chart drawn at another size (the pilot's prior-and-posterior chart), so that it
-    prints at the report's size with its type at the size it was drawn.
+    prints at the report's size; type smaller than :data:`cxtradeoff.theme.SMALLEST_TYPE_PT`
+    is raised to it.
     """
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        if isinstance(text, Text) and float(text.get_fontsize()) < SMALLEST_TYPE_PT:
+            text.set_fontsize(SMALLEST_TYPE_PT)
     figure.set_size_inches(PAGE_WIDTH_IN, height_in)
     figure.tight_layout()
     return figure
@@ -452,6 +481,18 @@ def as_svg(fig: Figure) -> SVG:
     from IPython.display import SVG
 
     return SVG(figure_svg(fig))
+
+
+def pilot_chart(update: PilotUpdate | None) -> SVG | HTML:
+    """The pilot's chart (:func:`cxtradeoff.pilot.prior_posterior_chart`) at the report's
+    size, for a notebook to show; nothing (an empty HTML) without a pilot."""
+    from IPython.display import HTML
+
+    from cxtradeoff.pilot import prior_posterior_chart
+
+    if update is None:
+        return HTML("")
+    return as_svg(fit(prior_posterior_chart(update)))
 
 
 def close(figures: Sequence[Figure]) -> None:

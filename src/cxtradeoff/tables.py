@@ -25,11 +25,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from cxtradeoff.contracts import PilotResult, ResultsFile
+
+if TYPE_CHECKING:
+    from cxtradeoff.model import Parameters
+    from cxtradeoff.profiles import Profile
 from cxtradeoff.formatting import (
     MISSING,
     break_even_words,
@@ -246,18 +250,32 @@ def base_case_table(results: ResultsFile) -> Html:
 # --------------------------------------------------------------------------- inputs
 
 
-def drivers_table(swings: pd.DataFrame, *, currency: str, scenario: str) -> Html:
+def drivers_table(
+    parameters: Parameters,
+    scenario: str,
+    *,
+    currency: str,
+    overrides: Mapping[str, Any] | None = None,
+) -> Html:
     """The tornado as a table: each uncertain input at its P10 and its P90, and the NPV then.
+
+    The rows of :func:`cxtradeoff.uncertainty.tornado` (largest swing first), the same
+    numbers :func:`cxtradeoff.plots.tornado_figure` draws.
 
     Parameters
     ----------
-    swings
-        :func:`cxtradeoff.uncertainty.tornado` (sorted, largest swing first).
-    currency
-        Label for money amounts.
+    parameters
+        The company's parameters.
     scenario
         The scenario swung.
+    currency
+        Label for money amounts.
+    overrides
+        Parameter values that win over the profile and the scenario.
     """
+    from cxtradeoff.uncertainty import tornado
+
+    swings = tornado(parameters, scenario, overrides=overrides)
     frame = pd.DataFrame(
         {
             "Input": [parameter_label(p) for p in swings["parameter"]],
@@ -288,23 +306,35 @@ def drivers_table(swings: pd.DataFrame, *, currency: str, scenario: str) -> Html
     return render(table, table_id="cx-drivers")
 
 
-def inputs_table(values: Mapping[str, Any], basis: Mapping[str, str], *, currency: str) -> Html:
+def inputs_table(
+    profile: Profile, *, currency: str, overrides: Mapping[str, Any] | None = None
+) -> Html:
     """Every input of the company in words: its value in its unit and where it comes from.
 
     Parameters
     ----------
-    values
-        ``code name -> value`` (the parameters used, e.g. ``Parameters.model_dump()``).
-    basis
-        ``code name -> basis`` (the profile's; code names in it are put in words).
+    profile
+        The company (its parameters and the basis of each value; code names in a basis
+        are put in words).
     currency
         Label for money amounts.
+    overrides
+        Parameter values that win over the profile's (a value that differs from the
+        profile's is then said to be set for this report).
     """
+    values = profile.parameters.updated(dict(overrides or {})).model_dump()
+    own = profile.parameters.model_dump()
+    basis = {
+        name: "set for this report"
+        if values[name] != own[name]
+        else profile.basis.get(name, "the model's default")
+        for name in values
+    }
     frame = pd.DataFrame(
         {
             "Input": [parameter_label(name) for name in values],
             "Value": [parameter_value(name, v, currency) for name, v in values.items()],
-            "Basis": [plain_words(basis.get(name, "the model's default")) for name in values],
+            "Basis": [plain_words(basis[name]) for name in values],
         }
     )
     table = (
@@ -316,17 +346,32 @@ def inputs_table(values: Mapping[str, Any], basis: Mapping[str, str], *, currenc
     return render(table, table_id="cx-inputs")
 
 
-def uncertain_inputs_table(distributions: pd.DataFrame, *, currency: str) -> Html:
+def uncertain_inputs_table(
+    parameters: Parameters,
+    scenario: str,
+    *,
+    currency: str,
+    overrides: Mapping[str, Any] | None = None,
+) -> Html:
     """The uncertain inputs: base value, P10, P50 and P90 in their units, and the evidence.
+
+    The rows of :func:`cxtradeoff.uncertainty.distribution_table` for the scenario (one
+    per input and phase; a second phase's rows are labelled with it).
 
     Parameters
     ----------
-    distributions
-        :func:`cxtradeoff.uncertainty.distribution_table` (one row per input and phase;
-        a second phase's rows are labelled with it).
+    parameters
+        The company's parameters.
+    scenario
+        The scenario whose distributions are shown.
     currency
         Label for money amounts.
+    overrides
+        Parameter values that win over the profile and the scenario.
     """
+    from cxtradeoff.uncertainty import distribution_table
+
+    distributions = distribution_table(parameters, scenario, overrides=overrides)
     phases = list(dict.fromkeys(distributions["phase"]))
     rows = []
     for row in distributions.to_dict("records"):
@@ -367,20 +412,31 @@ _SCIENTIFIC = re.compile(r"-?\d+(?:\.\d+)?e[+-]?\d+")
 
 
 def code_names_table(
-    values: Mapping[str, Any], distributions: pd.DataFrame, *, currency: str
+    parameters: Parameters,
+    scenario: str,
+    *,
+    currency: str,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Html:
     """The analysts' appendix: every input by its code name, its symbol in the model,
     its label in the report, its value and, for an uncertain input, its distribution.
 
     Parameters
     ----------
-    values
-        ``code name -> value`` (the parameters used).
-    distributions
-        :func:`cxtradeoff.uncertainty.distribution_table` (its first phase is shown).
+    parameters
+        The company's parameters.
+    scenario
+        The scenario whose distributions are shown (its first phase).
     currency
         Label for money amounts.
+    overrides
+        Parameter values that win over the profile (and, for the distributions, the
+        scenario).
     """
+    from cxtradeoff.uncertainty import distribution_table
+
+    values = parameters.updated(dict(overrides or {})).model_dump()
+    distributions = distribution_table(parameters, scenario, overrides=overrides)
     first = distributions.drop_duplicates("parameter").set_index("parameter")
     rows = []
     for name, value in values.items():
@@ -443,11 +499,16 @@ def _body_loc(columns: Sequence[str]) -> Any:
 # --------------------------------------------------------------------------- pilot
 
 
-def pilot_table(pilot: PilotResult, *, currency: str) -> Html:
+def pilot_table(pilot: PilotResult | None, *, currency: str) -> Html:
     """Each scenario before and after the pilot: expected NPV, chance of loss, chance of
-    being best, and which is recommended (:func:`cxtradeoff.pilot.prior_posterior_table`)."""
+    being best, and which is recommended (:func:`cxtradeoff.pilot.prior_posterior_table`).
+
+    Empty without a pilot (``None``), so that a report shows it only after one.
+    """
     from cxtradeoff.pilot import prior_posterior_table
 
+    if pilot is None:
+        return Html("")
     frame = prior_posterior_table(pilot, currency=currency).reset_index()
     frame.columns = [c.replace(", ", "|") for c in frame.columns]
     table = (
