@@ -382,11 +382,12 @@ def tornado_chart(frame: pd.DataFrame, *, currency: str, scenario: str, inputs: 
     )
     ax.axvline(base, color="black", linewidth=1)
     ax.set_yticks(y, [parameter_label(p) for p in rows["parameter"]])
-    ax.xaxis.set_major_locator(MaxNLocator(6))
+    ax.xaxis.set_major_locator(MaxNLocator(4))
     ax.xaxis.set_major_formatter(money_formatter(currency))
     ax.set_xlabel(f"Net present value, {scenario_title(scenario).lower()}")
     ax.grid(axis="y", visible=False)
-    _legend_outside(ax)
+    # above the bars, so that the axis keeps the width its money labels need
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False)
     fig.tight_layout()
     return fig
 

@@ -174,24 +174,29 @@ def options_table(results: ResultsFile) -> Html:
                 "Break-even conversion|at replacement cost": _break_even(
                     name, result.break_even_conversion_npv_replacement
                 ),
-                "Permitted": "yes" if result.permitted else f"no: {result.blocked_by}",
+                "Permitted": "yes" if result.permitted else "no (see below)",
             }
         )
     frame = pd.DataFrame(rows)
     chosen = list(results.scenarios).index(results.recommended)
+    forbidden = [
+        f"{scenario_title(name)} is not permitted: {result.blocked_by} forbids it."
+        for name, result in results.scenarios.items()
+        if not result.permitted
+    ]
     table = (
         _gt(frame, table_id="cx-options", rowname_col="Scenario")
         .tab_spanner_delim("|")
         .cols_width(
             {
-                "Scenario": "17%",
+                "Scenario": "20%",
                 "Net present value|Expected": "11%",
-                "Net present value|P10 to P90": "24%",
+                "Net present value|P10 to P90": "23%",
                 "Chance|of a loss": "8%",
                 "Chance|of being best": "8%",
                 "Break-even conversion|at lifetime value": "10%",
                 "Break-even conversion|at replacement cost": "10%",
-                "Permitted": "12%",
+                "Permitted": "10%",
             }
         )
         .cols_align("right", columns=[c for c in frame.columns if "|" in c])
@@ -204,6 +209,7 @@ def options_table(results: ResultsFile) -> Html:
             "input varies at once. Break-even: the share of the customers who would consider "
             "leaving over AI who may actually leave each year before the scenario stops "
             "paying over the horizon, one-off costs counted (base case)."
+            + "".join(f" {sentence}" for sentence in forbidden)
         )
     )
     return render(table, table_id="cx-options")
