@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -33,6 +34,7 @@ __all__ = [
     "COLOURS",
     "MISSING",
     "PARAMETER_LABELS",
+    "PARAMETER_UNITS",
     "SCENARIO_LABELS",
     "SCENARIO_TITLES",
     "break_even_sentence",
@@ -40,7 +42,10 @@ __all__ = [
     "chance",
     "customers",
     "money",
+    "number",
     "parameter_label",
+    "parameter_value",
+    "plain_words",
     "scenario_colour",
     "scenario_label",
     "scenario_title",
@@ -91,7 +96,7 @@ PARAMETER_LABELS: Mapping[str, str] = MappingProxyType(
         "implementation_cost": "One-off build and integration cost",
         "severance_months": "Severance per agent cut (months of cost)",
         "consider_switch_share": "Customers who would consider leaving over AI",
-        "switch_conversion": "Of those, share who actually leave each year",
+        "switch_conversion": "Would-be leavers who actually leave each year",
         "escalation_mitigation": "Risk removed by an easy path to a person",
         "escalation_penalty": "Extra risk after a failed AI contact (times)",
         "retention_spend_per_customer": "Retention spend per customer a year",
@@ -100,6 +105,46 @@ PARAMETER_LABELS: Mapping[str, str] = MappingProxyType(
         "contacts_per_agent_per_year": "Contacts one agent handles a year",
         "rehiring_cost_per_agent": "Cost to rehire one agent",
     }
+)
+
+#: how each model input's value reads: ``money`` (an amount in the company's currency),
+#: ``unit_cost`` (a small amount, to the cent), ``share`` (0..1 as a percentage),
+#: ``count``, ``years``, ``months``, ``times`` (a multiple), ``contacts`` (a count a
+#: year, one decimal) and ``yes_no``
+PARAMETER_UNITS: Mapping[str, str] = MappingProxyType(
+    {
+        "customers": "count",
+        "revenue_per_customer": "money",
+        "margin": "share",
+        "retention_rate": "share",
+        "discount_rate": "share",
+        "horizon_years": "years",
+        "contacts_per_customer": "contacts",
+        "contact_reach": "share",
+        "cost_human_contact": "unit_cost",
+        "cost_ai_contact": "unit_cost",
+        "ai_resolution_share": "share",
+        "ai_escalation_share": "share",
+        "assist_productivity": "share",
+        "ai_fixed_cost_per_year": "money",
+        "implementation_cost": "money",
+        "severance_months": "months",
+        "consider_switch_share": "share",
+        "switch_conversion": "share",
+        "escalation_mitigation": "share",
+        "escalation_penalty": "times",
+        "retention_spend_per_customer": "money",
+        "acquisition_multiplier": "times",
+        "replace_lost_customers": "yes_no",
+        "contacts_per_agent_per_year": "count",
+        "rehiring_cost_per_agent": "money",
+    }
+)
+
+_CODE_NAME = re.compile(
+    r"\b(?:"
+    + "|".join(sorted((n for n in PARAMETER_LABELS if "_" in n), key=len, reverse=True))
+    + r")\b"
 )
 
 #: colours by meaning, so a scenario or a status has the same colour in every chart
@@ -152,9 +197,7 @@ def money(value: float | None, currency: str, *, compact: bool = False) -> str:
     sign = "-" if value < 0 else ""
     size = abs(float(value))
     scales = (
-        ((1e9, "B"), (1e6, "M"), (1e3, "k"))
-        if compact
-        else ((1e9, " billion"), (1e6, " million"))
+        ((1e9, "B"), (1e6, "M"), (1e3, "k")) if compact else ((1e9, " billion"), (1e6, " million"))
     )
     for divisor, suffix in scales:
         if size >= divisor:
@@ -163,6 +206,24 @@ def money(value: float | None, currency: str, *, compact: bool = False) -> str:
         return f"{sign}{currency} {size:.3g}"
     rounded = round(size) if size < 1000 else round(size, 2 - math.floor(math.log10(size)))
     return f"{sign if rounded else ''}{currency} {int(rounded):,}"
+
+
+def number(value: float | None) -> str:
+    """A plain number for reading: never in scientific notation, millions in words.
+
+    >>> number(2e6), number(1.6e6), number(12_345.0), number(0.125), number(15.0)
+    ('2 million', '1.6 million', '12,345', '0.125', '15')
+    """
+    if value is None or not _defined(value):
+        return MISSING
+    size = abs(float(value))
+    sign = "-" if value < 0 else ""
+    for divisor, suffix in ((1e9, " billion"), (1e6, " million")):
+        if size >= divisor:
+            return f"{sign}{size / divisor:.3g}{suffix}"
+    if size >= 1000 or size == round(size):
+        return f"{sign}{size:,.0f}"
+    return f"{sign}{size:.3g}"
 
 
 def share(value: float | None, *, digits: int = 1) -> str:
@@ -261,8 +322,7 @@ def break_even_sentence(k_star: float | None, *, one_off_costs: bool = False) ->
     counted = ", with the one-off costs counted as well" if one_off_costs else ""
     if k_star >= 1:
         return (
-            "It pays even if every customer who would consider leaving actually leaves"
-            f"{counted}."
+            f"It pays even if every customer who would consider leaving actually leaves{counted}."
         )
     return (
         f"It pays only if fewer than {share(k_star)} of the customers who would "
@@ -279,11 +339,67 @@ def verdict(npv: float | None) -> str:
     return "pays" if npv is not None and _defined(npv) and npv > 0 else "does not pay"
 
 
+def parameter_value(name: str, value: object, currency: str, *, compact: bool = False) -> str:
+    """A model input's value in its unit (:data:`PARAMETER_UNITS`), for a table a director reads.
+
+    ``None`` reads "the model's default" (an input the model derives when not given);
+    ``compact`` words amounts as :func:`money` does for narrow columns (``EUR 1.84M``).
+
+    Examples
+    --------
+    >>> parameter_value("customers", 8_000_000, "EUR"), parameter_value("margin", 0.35, "EUR")
+    ('8,000,000', '35.0%')
+    >>> parameter_value("cost_ai_contact", 0.8, "EUR"), parameter_value("implementation_cost", 3e6, "EUR")
+    ('EUR 0.80', 'EUR 3 million')
+    >>> parameter_value("acquisition_multiplier", 15.0, "EUR"), parameter_value("severance_months", 6.0, "EUR")
+    ('15 times', '6 months')
+    >>> parameter_value("replace_lost_customers", False, "EUR"), parameter_value("rehiring_cost_per_agent", None, "EUR")
+    ('no', "the model's default")
+    """
+    if value is None:
+        return "the model's default"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not isinstance(value, int | float):
+        return str(value)
+    number = float(value)
+    unit = PARAMETER_UNITS.get(name, "")
+    if unit == "share":
+        return share(number)
+    if unit == "money":
+        return money(number, currency, compact=compact)
+    if unit == "unit_cost":
+        return f"{'-' if number < 0 else ''}{currency} {abs(number):,.2f}"
+    if unit == "contacts":
+        return f"{number:,.1f}"
+    if unit in ("years", "months", "times"):
+        amount = f"{number:,.0f}" if number == round(number) else f"{number:,.1f}"
+        word = {"years": "year", "months": "month", "times": "times"}[unit]
+        return f"{amount} {word}{'' if word == 'times' or amount == '1' else 's'}"
+    return f"{number:,.0f}" if number == round(number) else f"{number:,.3g}"
+
+
+def plain_words(text: str) -> str:
+    """``text`` with every model input's code name replaced by its label in quotes.
+
+    For free text written by analysts (the basis of a profile's value) that a director
+    reads. Only names with an underscore are code names: ``margin`` or ``customers`` in a
+    sentence are words.
+
+    >>> plain_words("contribution margin after costs; 5,728 customers")
+    'contribution margin after costs; 5,728 customers'
+
+    >>> plain_words("severance is counted by severance_months")
+    'severance is counted by “Severance per agent cut (months of cost)”'
+    """
+    return _CODE_NAME.sub(lambda m: f"“{PARAMETER_LABELS[m.group(0)]}”", text)
+
+
 def parameter_label(name: str) -> str:
     """A model input in words (the code name appears only in an analysts' appendix).
 
     >>> parameter_label("switch_conversion")
-    'Of those, share who actually leave each year'
+    'Would-be leavers who actually leave each year'
     """
     return PARAMETER_LABELS.get(name, name.replace("_", " ").capitalize())
 

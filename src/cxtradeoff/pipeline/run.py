@@ -54,8 +54,9 @@ class Job:
 
     @property
     def subtitle(self) -> str:
-        """The PDF's running header: profile and build date."""
-        return f"{self.spec.profile or ''} · built {self.started_at[:10]}".strip(" ·")
+        """The PDF's running header: the build date (the title beside it names the company;
+        a profile's id, a code name, is not for the reader)."""
+        return f"built {self.started_at[:10]}"
 
 
 @dataclass
