@@ -41,6 +41,7 @@ __all__ = [
     "customers",
     "money",
     "parameter_label",
+    "reversibility",
     "scenario_colour",
     "scenario_label",
     "scenario_title",
@@ -152,9 +153,7 @@ def money(value: float | None, currency: str, *, compact: bool = False) -> str:
     sign = "-" if value < 0 else ""
     size = abs(float(value))
     scales = (
-        ((1e9, "B"), (1e6, "M"), (1e3, "k"))
-        if compact
-        else ((1e9, " billion"), (1e6, " million"))
+        ((1e9, "B"), (1e6, "M"), (1e3, "k")) if compact else ((1e9, " billion"), (1e6, " million"))
     )
     for divisor, suffix in scales:
         if size >= divisor:
@@ -261,8 +260,7 @@ def break_even_sentence(k_star: float | None, *, one_off_costs: bool = False) ->
     counted = ", with the one-off costs counted as well" if one_off_costs else ""
     if k_star >= 1:
         return (
-            "It pays even if every customer who would consider leaving actually leaves"
-            f"{counted}."
+            f"It pays even if every customer who would consider leaving actually leaves{counted}."
         )
     return (
         f"It pays only if fewer than {share(k_star)} of the customers who would "
@@ -396,3 +394,48 @@ def evppi_sentence(value: float, currency: str) -> str:
         f"Measuring that share exactly, for instance with a pilot, would be worth up to "
         f"{money(value, currency)} (the expected value of perfect information)."
     )
+
+
+def reversibility(
+    scenario: str, *, severance_cost: float, rehiring_cost: float | None, currency: str
+) -> str:
+    """How far a scenario can be undone, for a table cell: what is cut, what going back costs.
+
+    Parameters
+    ----------
+    severance_cost
+        The scenario's one-off severance (agents it no longer needs).
+    rehiring_cost
+        What rehiring agents to go back from full automation to the hybrid set-up costs
+        (the reversal scenario's rehiring cost); None when that scenario was not compared.
+
+    Examples
+    --------
+    >>> reversibility("status_quo", severance_cost=0, rehiring_cost=None, currency="EUR")
+    'Nothing to undo'
+    >>> reversibility("full_automation", severance_cost=25.2e6, rehiring_cost=2.44e6,
+    ...               currency="EUR")
+    'Costly to undo: agents cut (EUR 25.2M severance); back to hybrid: about EUR 2.44M to rehire'
+    """
+    severance = money(severance_cost, currency, compact=True)
+    if scenario == "status_quo":
+        return "Nothing to undo"
+    if scenario == "hybrid":
+        words = "Easy to undo: people stay in the loop"
+        if severance_cost > 0:
+            words += f"; fewer agents ({severance} severance)"
+        return words
+    if scenario == "full_automation":
+        words = "Costly to undo: agents cut"
+        if severance_cost > 0:
+            words += f" ({severance} severance)"
+        if rehiring_cost:
+            rehire = money(rehiring_cost, currency, compact=True)
+            words += f"; back to hybrid: about {rehire} to rehire"
+        return words
+    if scenario == "reversal":
+        if rehiring_cost:
+            rehire = money(rehiring_cost, currency, compact=True)
+            return f"Undone in year 2: {rehire} to rehire, counted in its figures"
+        return "Undone in year 2"
+    return ""
