@@ -28,6 +28,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # the contracts are core too; only their shape is needed here
+    from cxtradeoff.contracts import PilotResult, ResultsFile
 
 __all__ = [
     "COLOURS",
@@ -35,12 +39,22 @@ __all__ = [
     "PARAMETER_LABELS",
     "SCENARIO_LABELS",
     "SCENARIO_TITLES",
+    "DecisionLines",
     "break_even_sentence",
     "break_even_words",
     "chance",
     "customers",
+    "decision_contender",
+    "decision_lines",
+    "decision_sentence",
+    "decision_short",
+    "decision_title",
+    "evppi_sentence",
+    "flip_sentence",
+    "forbidden_words",
     "money",
     "parameter_label",
+    "pilot_sentence",
     "reversibility",
     "scenario_colour",
     "scenario_label",
@@ -312,6 +326,26 @@ def decision_title(display_name: str, recommended: str) -> str:
     return f"{display_name}: {DECISION_WORDS.get(recommended, scenario_title(recommended))}"
 
 
+#: the recommendation in a few words, for a subject line listing several companies
+DECISION_SHORT: Mapping[str, str] = MappingProxyType(
+    {
+        "status_quo": "no AI for now",
+        "hybrid": "AI assisting agents",
+        "full_automation": "full automation",
+        "reversal": "automate, then bring people back",
+    }
+)
+
+
+def decision_short(recommended: str) -> str:
+    """The recommendation in a few words (an e-mail subject naming several companies).
+
+    >>> decision_short("hybrid"), decision_short("status_quo")
+    ('AI assisting agents', 'no AI for now')
+    """
+    return DECISION_SHORT.get(recommended, scenario_title(recommended).lower())
+
+
 #: the recommendation as a decision, in a title
 DECISION_WORDS: Mapping[str, str] = MappingProxyType(
     {
@@ -357,17 +391,33 @@ def decision_sentence(
 
 
 def flip_sentence(
-    *, assumed: float, conversion: float | None, to: str | None, direction: str | None
+    *,
+    assumed: float,
+    conversion: float | None,
+    to: str | None,
+    direction: str | None,
+    measured: bool = False,
 ) -> str:
     """The assumption the call hangs on, and the value at which it flips ("each year").
 
+    ``measured`` is True when a pilot's counts replaced the prior: the share is then the
+    pilot's measurement, not an assumption.
+
     >>> flip_sentence(assumed=0.08, conversion=0.207, to="status_quo", direction="above")
     'It assumes that 8.0% of the customers who would consider leaving over AI actually leave each year (a prior: no study measures it); if more than 20.7% leave each year, the status quo (no AI) becomes the better choice.'
+    >>> flip_sentence(assumed=0.076, conversion=None, to=None, direction=None, measured=True)[:66]
+    'After the pilot, 7.6% of the customers who would consider leaving '
     """
-    head = (
-        f"It assumes that {share(assumed)} of the customers who would consider leaving over "
-        "AI actually leave each year (a prior: no study measures it)"
-    )
+    if measured:
+        head = (
+            f"After the pilot, {share(assumed)} of the customers who would consider leaving "
+            "over AI are expected to actually leave each year (the pilot's measurement)"
+        )
+    else:
+        head = (
+            f"It assumes that {share(assumed)} of the customers who would consider leaving "
+            "over AI actually leave each year (a prior: no study measures it)"
+        )
     if conversion is None or to is None:
         return f"{head}; no value of that share between 0 and 100% changes the call."
     side = "more" if direction == "above" else "fewer"
@@ -439,3 +489,103 @@ def reversibility(
             return f"Undone in year 2: {rehire} to rehire, counted in its figures"
         return "Undone in year 2"
     return ""
+
+
+def forbidden_words(rule: str | None) -> str:
+    """A scenario a binding rule forbids, with the rule's name, for a table cell.
+
+    >>> forbidden_words("Spain's Law 10/2025 on customer service (large firms)")
+    "Not allowed: Spain's Law 10/2025 on customer service (large firms)"
+    """
+    return f"Not allowed: {rule}" if rule else "Not allowed by a rule that binds the company"
+
+
+def pilot_sentence(pilot: PilotResult) -> str:
+    """A pilot and what it changed, in one sentence (the brief, the e-mail).
+
+    The switching conversion it measured (mean, each year) against the one assumed
+    before, and whether the recommendation stayed.
+    """
+    piloted = scenario_title(pilot.scenario).lower()
+    months = f"{pilot.months}-month"
+    before, after = pilot.prior.recommended, pilot.posterior.recommended
+    outcome = (
+        "the recommendation stays"
+        if before == after
+        else f"the recommendation moves from {scenario_title(before).lower()} to "
+        f"{scenario_title(after).lower()}"
+    )
+    return (
+        f"After a {months} pilot of {piloted} ({pilot.ai_churned:,} of "
+        f"{pilot.ai_customers:,} customers left, against {pilot.control_churned:,} of "
+        f"{pilot.control_customers:,} on today's service), "
+        f"{share(pilot.switch_conversion.mean)} of the customers who would consider leaving "
+        f"over AI are expected to leave each year, against "
+        f"{share(pilot.prior_switch_conversion.mean)} assumed before; {outcome}."
+    )
+
+
+class DecisionLines(NamedTuple):
+    """A company's decision as the brief, the landing page and the e-mail word it.
+
+    ``title`` states the decision (with "after the pilot" when a pilot's counts replaced
+    the prior); ``decision`` is the recommendation with its expected net present value
+    and chance of loss; ``flip`` the assumption the call hangs on; ``evppi`` what
+    measuring it is worth; ``pilot`` the pilot in one sentence, or None.
+    """
+
+    title: str
+    decision: str
+    flip: str
+    evppi: str
+    pilot: str | None
+
+
+def decision_contender(results: ResultsFile) -> str | None:
+    """The permitted AI scenario with the highest expected net present value (None if none).
+
+    What a status-quo recommendation turned down, as the results file's drivers choose it.
+    """
+    candidates = [
+        name
+        for name, scenario in results.scenarios.items()
+        if name != "status_quo" and scenario.permitted
+    ]
+
+    def expected(name: str) -> float:
+        value = results.scenarios[name].npv_mean
+        return value if value is not None and _defined(value) else -math.inf
+
+    return max(candidates, key=expected, default=None)
+
+
+def decision_lines(results: ResultsFile) -> DecisionLines:
+    """The decision of a results file in words: the same sentences wherever it is shown."""
+    head = results.headline
+    contender = decision_contender(results)
+    other = results.scenarios[contender] if contender else None
+    title = decision_title(results.display_name, results.recommended)
+    if results.pilot is not None:
+        title += " (after the pilot)"
+    return DecisionLines(
+        title=title,
+        decision=decision_sentence(
+            results.recommended,
+            npv_mean=head.npv_mean,
+            p_loss=head.p_loss,
+            currency=results.currency,
+            years=results.horizon_years,
+            contender=contender,
+            contender_npv_mean=other.npv_mean if other else None,
+            contender_p_loss=other.p_loss if other else None,
+        ),
+        flip=flip_sentence(
+            assumed=head.flip.assumed,
+            conversion=head.flip.conversion,
+            to=head.flip.to,
+            direction=head.flip.direction,
+            measured=results.pilot is not None,
+        ),
+        evppi=evppi_sentence(results.evppi_switch_conversion, results.currency),
+        pilot=pilot_sentence(results.pilot) if results.pilot is not None else None,
+    )
