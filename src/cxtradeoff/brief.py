@@ -361,8 +361,9 @@ def npv_range_chart(results: ResultsFile, *, width_in: float = 3.3) -> Figure:
         for y, name in enumerate(names):
             permitted = results.scenarios[name].permitted
             label = scenario_title(name) + ("" if permitted else " (not allowed)")
-            ax.text(left - pad, y - 0.32, label, fontsize=8.5, va="bottom", ha="left",
-                    color=COLOURS["net"] if permitted else "#666666")  # fmt: skip
+            ax.text(left - pad, y - 0.3, label, fontsize=8.5, va="bottom", ha="left", zorder=5,
+                    color=COLOURS["net"] if permitted else "#666666",
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6})  # fmt: skip
         ax.xaxis.set_major_formatter(_compact(results.currency))
         ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
         ax.grid(axis="y", visible=False)

@@ -26,7 +26,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -491,13 +491,20 @@ def reversibility(
     return ""
 
 
-def forbidden_words(rule: str | None) -> str:
-    """A scenario a binding rule forbids, with the rule's name, for a table cell.
+def forbidden_words(rule: str | None, *, scenarios: Sequence[str] = ()) -> str:
+    """Scenarios a binding rule forbids, with the rule's name (a table cell, a list).
 
     >>> forbidden_words("Spain's Law 10/2025 on customer service (large firms)")
     "Not allowed: Spain's Law 10/2025 on customer service (large firms)"
+    >>> forbidden_words("Rule X", scenarios=["full_automation", "reversal"])
+    'Full automation and reversal not allowed: Rule X'
     """
-    return f"Not allowed: {rule}" if rule else "Not allowed by a rule that binds the company"
+    named = rule or "a rule that binds the company"
+    if not scenarios:
+        return f"Not allowed: {rule}" if rule else "Not allowed by a rule that binds the company"
+    titles = [scenario_title(s).lower() for s in scenarios]
+    listed = ", ".join(titles[:-1]) + (" and " if len(titles) > 1 else "") + titles[-1]
+    return f"{listed[0].upper()}{listed[1:]} not allowed: {named}"
 
 
 def pilot_sentence(pilot: PilotResult) -> str:
