@@ -44,6 +44,7 @@ __all__ = [
     "break_even_words",
     "chance",
     "customers",
+    "decision_break_even",
     "decision_contender",
     "decision_lines",
     "decision_sentence",
@@ -596,3 +597,27 @@ def decision_lines(results: ResultsFile) -> DecisionLines:
         evppi=evppi_sentence(results.evppi_switch_conversion, results.currency),
         pilot=pilot_sentence(results.pilot) if results.pilot is not None else None,
     )
+
+
+def decision_break_even(results: ResultsFile) -> tuple[str, str]:
+    """The break-even to set against the assumed conversion, and what it is of.
+
+    The recommended scenario's (over the horizon, one-off costs counted); when the status
+    quo is recommended, that of the AI option that came closest, named in the second
+    part ("" otherwise).
+
+    Returns
+    -------
+    value, note
+        ``("19.3%", "")``, or ``("5.7%", "for hybrid, the closest AI option")``.
+    """
+    chosen = results.recommended
+    if chosen == "status_quo":
+        contender = decision_contender(results)
+        if contender is None:
+            return MISSING, ""
+        k_star = results.scenarios[contender].break_even_conversion_npv
+        return break_even_words(
+            k_star
+        ), f"for {scenario_title(contender).lower()}, the closest AI option"
+    return break_even_words(results.scenarios[chosen].break_even_conversion_npv), ""

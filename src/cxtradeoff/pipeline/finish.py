@@ -46,7 +46,7 @@ from cxtradeoff.files import atomic_write_json, atomic_write_text, move_into_pla
 from cxtradeoff.formatting import (
     break_even_words,
     chance,
-    decision_contender,
+    decision_break_even,
     decision_lines,
     decision_title,
     forbidden_words,
@@ -511,13 +511,10 @@ def _decision(entry: ReportEntry, results: ResultsFile | None) -> dict[str, Any]
     if head is None:
         return figures
     currency = head.currency
-    k_star = head.break_even_conversion_npv
-    note = ""
-    if head.scenario == "status_quo" and results is not None:
-        contender = decision_contender(results)
-        if contender is not None:
-            k_star = results.scenarios[contender].break_even_conversion_npv
-            note = f"for {scenario_title(contender).lower()}, the closest AI option"
+    if results is not None:
+        break_even, note = decision_break_even(results)
+    else:
+        break_even, note = break_even_words(head.break_even_conversion_npv), ""
     measured = "after the pilot" if figures["pilot"] else "assumed"
     figures.update(
         decision=(
@@ -533,9 +530,7 @@ def _decision(entry: ReportEntry, results: ResultsFile | None) -> dict[str, Any]
             money(head.npv_p90, currency, compact=True),
         ],
         p_loss=chance(head.p_loss),
-        break_even=NOTHING
-        if head.scenario == "status_quo" and not note
-        else break_even_words(k_star),
+        break_even=break_even,
         break_even_note=note,
         assumed=f"{share(head.switch_conversion)} {measured}",
     )

@@ -23,12 +23,14 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from cxtradeoff.contracts import Manifest, ManifestHeadline, ReportEntry
+from cxtradeoff.contracts import Manifest, ManifestHeadline, ReportEntry, ResultsFile
 from cxtradeoff.delivery.email.selection import Attachment, Unavailable
 from cxtradeoff.errors import RecipientError
 from cxtradeoff.formatting import (
     break_even_words,
     chance,
+    decision_break_even,
+    decision_lines,
     decision_short,
     decision_title,
     money,
@@ -37,13 +39,24 @@ from cxtradeoff.formatting import (
 )
 
 
-def headline_rows(headline: ManifestHeadline) -> list[tuple[str, str]]:
+def headline_rows(
+    headline: ManifestHeadline, results: ResultsFile | None = None
+) -> list[tuple[str, str]]:
     """Labelled figures of the recommended scenario, in reading order, worded as everywhere else.
 
     Expected NPV and the chances are over the Monte Carlo draws; the break-even is the
     one over the horizon, one-off costs counted (as in the report), set against the
-    assumed switching conversion.
+    assumed switching conversion. With the results file, the break-even is the landing
+    page's (for a status quo, that of the AI option that came closest) and the
+    conversion is said to be measured when a pilot replaced the assumption.
     """
+    break_even = break_even_words(headline.break_even_conversion_npv)
+    assumed = ("Assumed switching conversion", share(headline.switch_conversion))
+    if results is not None:
+        value, note = decision_break_even(results)
+        break_even = f"{value} ({note})" if note else value
+        if results.pilot is not None:
+            assumed = ("Switching conversion after the pilot", share(headline.switch_conversion))
     return [
         ("Recommended", scenario_title(headline.scenario)),
         ("Expected net present value", money(headline.npv_mean, headline.currency)),
@@ -53,8 +66,8 @@ def headline_rows(headline: ManifestHeadline) -> list[tuple[str, str]]:
             f"{money(headline.npv_p90, headline.currency)}",
         ),
         ("Chance of losing money", chance(headline.p_loss)),
-        ("Break-even switching conversion", break_even_words(headline.break_even_conversion_npv)),
-        ("Assumed switching conversion", share(headline.switch_conversion)),
+        ("Break-even switching conversion", break_even),
+        assumed,
     ]
 
 
@@ -102,7 +115,8 @@ def _companies(manifest: Manifest, reports: Sequence[Attachment]) -> list[_Compa
     for owner in owners:
         mine = [r for r in reports if (r.of or r.name) == owner]
         entry = manifest.reports.get(owner, mine[0].entry)
-        lines = next((r.decision for r in mine if r.decision is not None), None)
+        results = next((r.results for r in mine if r.results is not None), None)
+        lines = decision_lines(results) if results is not None else None
         head = entry.headline
         company = _one_line(entry.display_name or entry.profile or "") or None
         if lines is not None:
@@ -121,7 +135,7 @@ def _companies(manifest: Manifest, reports: Sequence[Attachment]) -> list[_Compa
                 scenario=head.scenario if head is not None else None,
                 decision_title=title,
                 decision=[_one_line(d) for d in decision],
-                rows=None if head is None else headline_rows(head),
+                rows=None if head is None else headline_rows(head, results),
                 attachments=[
                     (
                         "One-page brief" if r.is_brief else "Full report",
@@ -142,10 +156,12 @@ def default_subject(manifest: Manifest, reports: Sequence[Attachment]) -> str:
     if len(decided) == 1:
         return str(decided[0].decision_title)
     if decided:
-        each = "; ".join(
-            f"{_short_company(c.company or c.title)}: {decision_short(str(c.scenario))}"
-            for c in decided
-        )
+        by_decision: dict[str, list[str]] = {}
+        for c in decided:
+            by_decision.setdefault(decision_short(str(c.scenario)), []).append(
+                _short_company(c.company or c.title)
+            )
+        each = "; ".join(f"{words} ({', '.join(names)})" for words, names in by_decision.items())
         return f"AI in customer service, {len(decided)} companies: {each}"
     date = manifest.built_at[:10]
     if len(reports) == 1:
@@ -223,7 +239,7 @@ def render_text(
         lines.extend(f"  - {_one_line(u.entry.title)} ({u.name}): {u.reason}" for u in unavailable)
         lines.append("")
     if left_out:
-        lines.append("Also in this build, attached with --full:")
+        lines.append("Also built, not attached (the full reports go with --full):")
         lines.extend(f"  - {_one_line(e.title)} ({n})" for n, e in left_out)
         lines.append("")
     if any(c.rows is not None for c in companies):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxtradeoff import contracts
-from cxtradeoff.contracts import Manifest, ReportEntry
+from cxtradeoff.contracts import Manifest, ReportEntry, ResultsFile
 from cxtradeoff.errors import DataValidationError, ManifestError, ReportUnavailableError
 from cxtradeoff.formatting import DecisionLines, decision_lines
 
@@ -48,11 +48,16 @@ class Attachment:
     build_id: str  # the build that made this report's files (older when up to date)
     pdf: Path  # absolute, inside the reports directory, starts like a PDF
     of: str = ""
-    decision: DecisionLines | None = None
+    results: ResultsFile | None = None
 
     @property
     def is_brief(self) -> bool:
         return self.name != self.of and self.name.endswith(BRIEF_SUFFIX)
+
+    @property
+    def decision(self) -> DecisionLines | None:
+        """The decision of the report it belongs to, in its brief's words."""
+        return decision_lines(self.results) if self.results is not None else None
 
 
 @dataclass(frozen=True)
@@ -132,16 +137,16 @@ def classify(name: str, entry: ReportEntry, reports_dir: Path) -> Attachment | U
     return Attachment(name, entry, entry.build_id, pdf)
 
 
-def decision_of(manifest: Manifest, name: str, reports_dir: Path) -> DecisionLines | None:
-    """The decision of report ``name`` in words, from the results file its entry lists
-    (None when it has none, or it cannot be read: the message then shows the headline)."""
+def results_of(manifest: Manifest, name: str, reports_dir: Path) -> ResultsFile | None:
+    """The results file report ``name``'s entry lists, read through the contract (None
+    when it has none, or it cannot be read: the message then shows the headline alone)."""
     entry = manifest.reports.get(name)
     relative = entry.outputs.get("results") if entry is not None else None
     path = _inside(reports_dir, relative) if relative else None
     if path is None:
         return None
     try:
-        return decision_lines(contracts.load_results(path))
+        return contracts.load_results(path)
     except DataValidationError:
         return None
 
@@ -197,7 +202,7 @@ def choose(
     # briefs first, then the full reports, each in manifest order
     candidates.sort(key=lambda c: (not c[0].endswith(BRIEF_SUFFIX) or c[0] == c[1],
                                    list(reports).index(c[0])))  # fmt: skip
-    decisions = {owner: decision_of(manifest, owner, reports_dir) for _, owner in candidates}
+    results = {owner: results_of(manifest, owner, reports_dir) for _, owner in candidates}
     attach: list[Attachment] = []
     unavailable: list[Unavailable] = []
     for name, owner in candidates:
@@ -205,7 +210,7 @@ def choose(
         if isinstance(found, Attachment):
             attach.append(
                 Attachment(
-                    found.name, found.entry, found.build_id, found.pdf, owner, decisions[owner]
+                    found.name, found.entry, found.build_id, found.pdf, owner, results[owner]
                 )
             )
         else:
