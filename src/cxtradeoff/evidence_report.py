@@ -11,8 +11,6 @@ and jurisdictions are shown as text, never as the codes the data files use.
 from __future__ import annotations
 
 import html
-import io
-import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,7 +18,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
@@ -41,6 +38,7 @@ from cxtradeoff.evidence import (
     load_surveys,
 )
 from cxtradeoff.formatting import COLOURS
+from cxtradeoff.plots import figure_svg
 from cxtradeoff.rules import (
     EU_MEMBERS,
     REQUIREMENT_LABELS,
@@ -332,9 +330,7 @@ def _bar_rows(
 
 def _legend(fig: Figure, ax: Axes, statuses: set[str], *, diamond: bool) -> None:
     """Status colours (and the diamond, when drawn) below ``ax``."""
-    handles: list[Any] = [
-        Patch(color=COLOURS[s], label=s) for s in STATUSES if s in statuses
-    ]
+    handles: list[Any] = [Patch(color=COLOURS[s], label=s) for s in STATUSES if s in statuses]
     if diamond:
         handles.append(
             Line2D([], [], marker="D", color="black", linestyle="", markersize=5,
@@ -410,36 +406,6 @@ def newer_surveys_chart(surveys: pd.DataFrame, *, title: str) -> Figure:
     ax.set_xlabel("share of consumers, as the survey gives it", fontsize=9)
     _legend(fig, ax, set(data["status"]), diamond=False)
     return fig
-
-
-def figure_svg(fig: Figure, *, close: bool = True) -> str:
-    """Render a figure as SVG text, with text kept as text (searchable in HTML and PDF).
-
-    Parameters
-    ----------
-    fig
-        The figure.
-    close
-        Close the figure afterwards (so a notebook does not show it twice).
-
-    Returns
-    -------
-    str
-        The SVG document.
-    """
-    buffer = io.StringIO()
-    with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cxtradeoff"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
-    if close:
-        plt.close(fig)
-    svg = buffer.getvalue()
-    # scale to the width of the page or column instead of overflowing it
-    return re.sub(
-        r'<svg ([^>]*?)width="([\d.]+)pt" height="[\d.]+pt"',
-        r'<svg \1width="100%" style="max-width: \2pt; height: auto"',
-        svg,
-        count=1,
-    )
 
 
 # --------------------------------------------------------------------------- tables

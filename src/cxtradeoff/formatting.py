@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
@@ -37,6 +38,7 @@ __all__ = [
     "COLOURS",
     "MISSING",
     "PARAMETER_LABELS",
+    "PARAMETER_UNITS",
     "SCENARIO_LABELS",
     "SCENARIO_TITLES",
     "DecisionLines",
@@ -54,8 +56,11 @@ __all__ = [
     "flip_sentence",
     "forbidden_words",
     "money",
+    "number",
     "parameter_label",
+    "parameter_value",
     "pilot_sentence",
+    "plain_words",
     "reversibility",
     "scenario_colour",
     "scenario_label",
@@ -118,6 +123,44 @@ PARAMETER_LABELS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+#: how each model input's value reads: ``money`` (an amount in the company's currency),
+#: ``unit_cost`` (a small amount, to the cent), ``share`` (0..1 as a percentage),
+#: ``count``, ``years``, ``months``, ``times`` (a multiple), ``contacts`` (a count a
+#: year, one decimal) and ``yes_no``
+PARAMETER_UNITS: Mapping[str, str] = MappingProxyType(
+    {
+        "customers": "count",
+        "revenue_per_customer": "money",
+        "margin": "share",
+        "retention_rate": "share",
+        "discount_rate": "share",
+        "horizon_years": "years",
+        "contacts_per_customer": "contacts",
+        "contact_reach": "share",
+        "cost_human_contact": "unit_cost",
+        "cost_ai_contact": "unit_cost",
+        "ai_resolution_share": "share",
+        "ai_escalation_share": "share",
+        "assist_productivity": "share",
+        "ai_fixed_cost_per_year": "money",
+        "implementation_cost": "money",
+        "severance_months": "months",
+        "consider_switch_share": "share",
+        "switch_conversion": "share",
+        "escalation_mitigation": "share",
+        "escalation_penalty": "times",
+        "retention_spend_per_customer": "money",
+        "acquisition_multiplier": "times",
+        "replace_lost_customers": "yes_no",
+        "contacts_per_agent_per_year": "count",
+        "rehiring_cost_per_agent": "money",
+    }
+)
+
+_CODE_NAME = re.compile(
+    r"\b(?:" + "|".join(sorted(PARAMETER_LABELS, key=len, reverse=True)) + r")\b"
+)
+
 #: colours by meaning, so a scenario or a status has the same colour in every chart
 COLOURS: Mapping[str, str] = MappingProxyType(
     {
@@ -177,6 +220,24 @@ def money(value: float | None, currency: str, *, compact: bool = False) -> str:
         return f"{sign}{currency} {size:.3g}"
     rounded = round(size) if size < 1000 else round(size, 2 - math.floor(math.log10(size)))
     return f"{sign if rounded else ''}{currency} {int(rounded):,}"
+
+
+def number(value: float | None) -> str:
+    """A plain number for reading: never in scientific notation, millions in words.
+
+    >>> number(2e6), number(1.6e6), number(12_345.0), number(0.125), number(15.0)
+    ('2 million', '1.6 million', '12,345', '0.125', '15')
+    """
+    if value is None or not _defined(value):
+        return MISSING
+    size = abs(float(value))
+    sign = "-" if value < 0 else ""
+    for divisor, suffix in ((1e9, " billion"), (1e6, " million")):
+        if size >= divisor:
+            return f"{sign}{size / divisor:.3g}{suffix}"
+    if size >= 1000 or size == round(size):
+        return f"{sign}{size:,.0f}"
+    return f"{sign}{size:.3g}"
 
 
 def share(value: float | None, *, digits: int = 1) -> str:
@@ -290,6 +351,57 @@ def verdict(npv: float | None) -> str:
     ('pays', 'does not pay', 'does not pay')
     """
     return "pays" if npv is not None and _defined(npv) and npv > 0 else "does not pay"
+
+
+def parameter_value(name: str, value: object, currency: str) -> str:
+    """A model input's value in its unit (:data:`PARAMETER_UNITS`), for a table a director reads.
+
+    ``None`` reads "the model's default" (an input the model derives when not given).
+
+    Examples
+    --------
+    >>> parameter_value("customers", 8_000_000, "EUR"), parameter_value("margin", 0.35, "EUR")
+    ('8,000,000', '35.0%')
+    >>> parameter_value("cost_ai_contact", 0.8, "EUR"), parameter_value("implementation_cost", 3e6, "EUR")
+    ('EUR 0.80', 'EUR 3 million')
+    >>> parameter_value("acquisition_multiplier", 15.0, "EUR"), parameter_value("severance_months", 6.0, "EUR")
+    ('15 times', '6 months')
+    >>> parameter_value("replace_lost_customers", False, "EUR"), parameter_value("rehiring_cost_per_agent", None, "EUR")
+    ('no', "the model's default")
+    """
+    if value is None:
+        return "the model's default"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not isinstance(value, int | float):
+        return str(value)
+    number = float(value)
+    unit = PARAMETER_UNITS.get(name, "")
+    if unit == "share":
+        return share(number)
+    if unit == "money":
+        return money(number, currency)
+    if unit == "unit_cost":
+        return f"{'-' if number < 0 else ''}{currency} {abs(number):,.2f}"
+    if unit == "contacts":
+        return f"{number:,.1f}"
+    if unit in ("years", "months", "times"):
+        amount = f"{number:,.0f}" if number == round(number) else f"{number:,.1f}"
+        word = {"years": "year", "months": "month", "times": "times"}[unit]
+        return f"{amount} {word}{'' if word == 'times' or amount == '1' else 's'}"
+    return f"{number:,.0f}" if number == round(number) else f"{number:,.3g}"
+
+
+def plain_words(text: str) -> str:
+    """``text`` with every model input's code name replaced by its label in quotes.
+
+    For free text written by analysts (the basis of a profile's value) that a director
+    reads.
+
+    >>> plain_words("severance is counted by severance_months")
+    'severance is counted by “Severance per agent cut (months of cost)”'
+    """
+    return _CODE_NAME.sub(lambda m: f"“{PARAMETER_LABELS[m.group(0)]}”", text)
 
 
 def parameter_label(name: str) -> str:
