@@ -320,7 +320,7 @@ def _compact(currency: str) -> FuncFormatter:
     return FuncFormatter(lambda value, _pos=None: money(value, currency, compact=True))
 
 
-def npv_range_chart(results: ResultsFile, *, width_in: float = 3.3) -> Figure:
+def npv_range_chart(results: ResultsFile, *, width_in: float = 3.0) -> Figure:
     """Each option's expected net present value (dot) and its P10 to P90 range (bar).
 
     Each option is named above its bar, so the axis takes the whole width; a scenario a
