@@ -112,7 +112,7 @@ PARAMETER_LABELS: Mapping[str, str] = MappingProxyType(
         "implementation_cost": "One-off build and integration cost",
         "severance_months": "Severance per agent cut (months of cost)",
         "consider_switch_share": "Customers who would consider leaving over AI",
-        "switch_conversion": "Of those, share who actually leave each year",
+        "switch_conversion": "Would-be leavers who actually leave each year",
         "escalation_mitigation": "Risk removed by an easy path to a person",
         "escalation_penalty": "Extra risk after a failed AI contact (times)",
         "retention_spend_per_customer": "Retention spend per customer a year",
@@ -158,7 +158,9 @@ PARAMETER_UNITS: Mapping[str, str] = MappingProxyType(
 )
 
 _CODE_NAME = re.compile(
-    r"\b(?:" + "|".join(sorted(PARAMETER_LABELS, key=len, reverse=True)) + r")\b"
+    r"\b(?:"
+    + "|".join(sorted((n for n in PARAMETER_LABELS if "_" in n), key=len, reverse=True))
+    + r")\b"
 )
 
 #: colours by meaning, so a scenario or a status has the same colour in every chart
@@ -353,10 +355,11 @@ def verdict(npv: float | None) -> str:
     return "pays" if npv is not None and _defined(npv) and npv > 0 else "does not pay"
 
 
-def parameter_value(name: str, value: object, currency: str) -> str:
+def parameter_value(name: str, value: object, currency: str, *, compact: bool = False) -> str:
     """A model input's value in its unit (:data:`PARAMETER_UNITS`), for a table a director reads.
 
-    ``None`` reads "the model's default" (an input the model derives when not given).
+    ``None`` reads "the model's default" (an input the model derives when not given);
+    ``compact`` words amounts as :func:`money` does for narrow columns (``EUR 1.84M``).
 
     Examples
     --------
@@ -380,7 +383,7 @@ def parameter_value(name: str, value: object, currency: str) -> str:
     if unit == "share":
         return share(number)
     if unit == "money":
-        return money(number, currency)
+        return money(number, currency, compact=compact)
     if unit == "unit_cost":
         return f"{'-' if number < 0 else ''}{currency} {abs(number):,.2f}"
     if unit == "contacts":
@@ -396,7 +399,11 @@ def plain_words(text: str) -> str:
     """``text`` with every model input's code name replaced by its label in quotes.
 
     For free text written by analysts (the basis of a profile's value) that a director
-    reads.
+    reads. Only names with an underscore are code names: ``margin`` or ``customers`` in a
+    sentence are words.
+
+    >>> plain_words("contribution margin after costs; 5,728 customers")
+    'contribution margin after costs; 5,728 customers'
 
     >>> plain_words("severance is counted by severance_months")
     'severance is counted by “Severance per agent cut (months of cost)”'
@@ -408,7 +415,7 @@ def parameter_label(name: str) -> str:
     """A model input in words (the code name appears only in an analysts' appendix).
 
     >>> parameter_label("switch_conversion")
-    'Of those, share who actually leave each year'
+    'Would-be leavers who actually leave each year'
     """
     return PARAMETER_LABELS.get(name, name.replace("_", " ").capitalize())
 

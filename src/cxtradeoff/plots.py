@@ -33,12 +33,14 @@ from cxtradeoff.formatting import (
     scenario_title,
     share,
 )
-from cxtradeoff.theme import CHART_HEIGHT_IN, PAGE_WIDTH_IN
+from cxtradeoff.theme import CHART_HEIGHT_IN, PAGE_WIDTH_IN, SMALLEST_TYPE_PT
 
 if TYPE_CHECKING:
-    from IPython.display import SVG
+    from IPython.display import HTML, SVG
 
     from cxtradeoff.model import Parameters
+    from cxtradeoff.pilot import PilotUpdate
+    from cxtradeoff.uncertainty import Simulation
 
 #: the x axis of the break-even chart, in words
 CONVERSION_AXIS_LABEL = (
@@ -122,17 +124,29 @@ def break_even_chart(
         ax.plot(
             conversion, npv, color=scenario_colour(name), linewidth=2.0, label=scenario_title(name)
         )
-        k = break_even.get(name)
-        if k is not None and np.isfinite(k) and conversion.min() <= k <= conversion.max():
-            ax.plot([k], [0.0], "o", color=scenario_colour(name), markersize=6)
-            ax.annotate(
-                share(k),
-                (k, 0.0),
-                textcoords="offset points",
-                xytext=(4, 6),
-                color=scenario_colour(name),
-                fontsize=8.5,
-            )
+    marked = sorted(
+        (float(k), name)
+        for name, k in break_even.items()
+        if name in curves
+        and k is not None
+        and np.isfinite(k)
+        and conversion.min() <= k <= conversion.max()
+    )
+    span = float(conversion.max() - conversion.min()) or 1.0
+    level, last = 0, -np.inf
+    for k, name in marked:
+        # labels of break-evens close together are stacked, never drawn over each other
+        level = level + 1 if (k - last) < 0.12 * span else 0
+        last = k
+        ax.plot([k], [0.0], "o", color=scenario_colour(name), markersize=6)
+        ax.annotate(
+            share(k),
+            (k, 0.0),
+            textcoords="offset points",
+            xytext=(4, 5 + 11 * level),
+            color=scenario_colour(name),
+            fontsize=8.5,
+        )
     if base_conversion is not None:
         ax.axvline(base_conversion, color="black", linestyle=":", linewidth=1, label=base_label)
     ax.axhline(0, color="black", linewidth=0.8)
@@ -255,7 +269,14 @@ def npv_heatmap(
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, CHART_HEIGHT_IN))
     limit = float(np.nanmax(np.abs(npv))) or 1.0
     mesh = ax.pcolormesh(
-        automation, conversion, npv, cmap="RdBu", vmin=-limit, vmax=limit, shading="nearest"
+        automation,
+        conversion,
+        npv,
+        cmap="RdBu",
+        vmin=-limit,
+        vmax=limit,
+        shading="nearest",
+        rasterized=True,  # one image, not thousands of cells with hairline seams between
     )
     bar = fig.colorbar(mesh, ax=ax, format=money_formatter(currency), pad=0.02)
     bar.set_label("Net present value")
@@ -289,6 +310,46 @@ def npv_heatmap(
     ax.legend(loc="upper right", framealpha=0.9)
     fig.tight_layout()
     return fig
+
+
+def automation_heatmap(
+    parameters: Parameters,
+    scenario: str,
+    *,
+    currency: str,
+    overrides: Mapping[str, Any] | None = None,
+) -> Figure:
+    """:func:`npv_heatmap` of a company's scenario: the grid
+    (:func:`cxtradeoff.uncertainty.npv_grid`) with the scenario's base case starred."""
+    from cxtradeoff.model import scenario_phases
+    from cxtradeoff.uncertainty import npv_grid
+
+    grid = npv_grid(parameters, scenario, overrides=overrides)
+    base = scenario_phases(parameters, scenario, overrides=overrides)[0][1]
+    return npv_heatmap(
+        grid.automation,
+        grid.conversion,
+        grid.npv,
+        grid.break_even_conversion_npv,
+        currency=currency,
+        scenario=scenario,
+        base_point=(base.ai_resolution_share, base.switch_conversion),
+    )
+
+
+def tornado_figure(
+    parameters: Parameters,
+    scenario: str,
+    *,
+    currency: str,
+    overrides: Mapping[str, Any] | None = None,
+    inputs: int = 8,
+) -> Figure:
+    """:func:`tornado_chart` of a company's scenario (:func:`cxtradeoff.uncertainty.tornado`)."""
+    from cxtradeoff.uncertainty import tornado
+
+    swings = tornado(parameters, scenario, overrides=overrides)
+    return tornado_chart(swings, currency=currency, scenario=scenario, inputs=inputs)
 
 
 def tornado_chart(frame: pd.DataFrame, *, currency: str, scenario: str, inputs: int = 8) -> Figure:
@@ -330,8 +391,14 @@ def tornado_chart(frame: pd.DataFrame, *, currency: str, scenario: str, inputs: 
     return fig
 
 
-def npv_distribution(draws: Mapping[str, np.ndarray], *, currency: str) -> Figure:
-    """Histogram of Monte Carlo NPV per scenario, side by side, with P10, P50, P90 and zero."""
+def npv_distribution(draws: Mapping[str, np.ndarray] | Simulation, *, currency: str) -> Figure:
+    """Histogram of Monte Carlo NPV per scenario, side by side, with P10, P50, P90 and zero.
+
+    ``draws`` is ``scenario -> NPV draws``, or the simulation the decision was taken on
+    (``Analysis.decision.simulation``).
+    """
+    if not isinstance(draws, Mapping):
+        draws = {name: draws.npv_of(name) for name in draws.scenarios}
     names = [n for n in draws if np.ptp(draws[n]) > 0]
     fig, axes = plt.subplots(
         1, max(len(names), 1), figsize=(PAGE_WIDTH_IN, CHART_HEIGHT_IN), squeeze=False
@@ -364,8 +431,14 @@ def fit(figure: Figure, *, height_in: float = CHART_HEIGHT_IN) -> Figure:
     """Resize a figure made elsewhere to the page's width and ``height_in``, laid out again.
 
     For a chart drawn at another size (the pilot's prior-and-posterior chart), so that it
-    prints at the report's size with its type at the size it was drawn.
+    prints at the report's size; type smaller than :data:`cxtradeoff.theme.SMALLEST_TYPE_PT`
+    is raised to it.
     """
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        if isinstance(text, Text) and float(text.get_fontsize()) < SMALLEST_TYPE_PT:
+            text.set_fontsize(SMALLEST_TYPE_PT)
     figure.set_size_inches(PAGE_WIDTH_IN, height_in)
     figure.tight_layout()
     return figure
@@ -408,6 +481,18 @@ def as_svg(fig: Figure) -> SVG:
     from IPython.display import SVG
 
     return SVG(figure_svg(fig))
+
+
+def pilot_chart(update: PilotUpdate | None) -> SVG | HTML:
+    """The pilot's chart (:func:`cxtradeoff.pilot.prior_posterior_chart`) at the report's
+    size, for a notebook to show; nothing (an empty HTML) without a pilot."""
+    from IPython.display import HTML
+
+    from cxtradeoff.pilot import prior_posterior_chart
+
+    if update is None:
+        return HTML("")
+    return as_svg(fit(prior_posterior_chart(update)))
 
 
 def close(figures: Sequence[Figure]) -> None:

@@ -84,6 +84,23 @@ def _printed(chars: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def font_size(char: dict[str, Any]) -> float:
+    """The printed size of a character, in points: the height of its box across the baseline.
+
+    pdfplumber's ``size`` is that height for upright text, but for text turned a quarter
+    turn (a chart's vertical axis label) it is the glyph's advance instead ("l" reads 2.5
+    pt in a 9 pt label); there the height across the baseline is the box's width.
+
+    >>> font_size(dict(upright=True, size=9.0, x0=0, x1=2.5, top=0, bottom=9.0))
+    9.0
+    >>> font_size(dict(upright=False, size=2.5, x0=0, x1=8.9, top=0, bottom=2.5))
+    8.9
+    """
+    if char.get("upright", True):
+        return float(char["size"])
+    return float(char["x1"] - char["x0"])
+
+
 def _line_around(chars: list[dict[str, Any]], char: dict[str, Any]) -> str:
     """The characters on the same line as ``char``, left to right, as a string."""
     mid = (char["top"] + char["bottom"]) / 2
@@ -100,7 +117,7 @@ def _kerned(one: dict[str, Any], other: dict[str, Any], dx: float) -> bool:
         and one.get("fontname") == other.get("fontname")
         and one.get("size") == other.get("size")
         and abs(one["top"] - other["top"]) < 0.5
-        and dx <= KERNING_EM * float(one.get("size") or one["bottom"] - one["top"])
+        and dx <= KERNING_EM * (font_size(one) if "size" in one else one["bottom"] - one["top"])
     )
 
 
@@ -272,11 +289,12 @@ def page_fill(
 def smallest_font_pt(pdf_path: Path | str) -> float:
     """The smallest font size, in points, of any printed character of ``pdf_path``.
 
-    Spaces are left out; the running header and footer are not (they are read too).
-    ``inf`` when the PDF holds no text.
+    Spaces are left out; the running header and footer are not (they are read too); text
+    turned a quarter turn is measured across its baseline (:func:`font_size`). ``inf``
+    when the PDF holds no text.
     """
     with _open(pdf_path) as pdf:
-        sizes = [float(c["size"]) for page in pdf.pages for c in _printed(page.chars)]
+        sizes = [font_size(c) for page in pdf.pages for c in _printed(page.chars)]
     return min(sizes, default=float("inf"))
 
 

@@ -14,9 +14,9 @@ import seaborn as sns
 
 #: figure width in inches: the A4 text width (210 mm less two 12 mm margins, 186 mm)
 PAGE_WIDTH_IN: float = 7.3
-#: height of a chart in a report, in inches (about 61 mm: a third of a page with its
-#: heading and caption)
-CHART_HEIGHT_IN: float = 2.4
+#: height of a chart in a report, in inches (about 56 mm: with its heading and caption,
+#: less than a third of a page)
+CHART_HEIGHT_IN: float = 2.2
 #: the smallest type in a chart, in points (what prints; the print checks want >= 8)
 SMALLEST_TYPE_PT: float = 8.5
 

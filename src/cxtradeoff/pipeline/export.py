@@ -65,12 +65,12 @@ def notebook_to_html(
 # --------------------------------------------------------------------------- PDF
 
 _HEADER = (
-    '<div style="font-size:8px;width:100%;padding:0 12mm;color:#555;'
+    '<div style="font-size:8pt;width:100%;padding:0 12mm;color:#555;'
     'font-family:DejaVu Sans,sans-serif;display:flex;justify-content:space-between">'
     "<span>{title}</span><span>{subtitle}</span></div>"
 )
 _FOOTER = (
-    '<div style="font-size:8px;width:100%;padding:0 12mm;color:#555;'
+    '<div style="font-size:8pt;width:100%;padding:0 12mm;color:#555;'
     'font-family:DejaVu Sans,sans-serif;text-align:right">'
     'Page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
 )
