@@ -54,6 +54,7 @@ __all__ = [
     "decision_title",
     "evppi_sentence",
     "flip_sentence",
+    "forbidden_lines",
     "forbidden_words",
     "money",
     "number",
@@ -740,3 +741,15 @@ def decision_break_even(results: ResultsFile) -> tuple[str, str]:
             k_star
         ), f"for {scenario_title(contender).lower()}, the closest AI option"
     return break_even_words(results.scenarios[chosen].break_even_conversion_npv), ""
+
+
+def forbidden_lines(results: ResultsFile) -> list[str]:
+    """The scenarios a binding rule forbids, one line per rule (landing page, e-mail).
+
+    Empty when every scenario is permitted.
+    """
+    by_rule: dict[str | None, list[str]] = {}
+    for name, scenario in results.scenarios.items():
+        if not scenario.permitted:
+            by_rule.setdefault(scenario.blocked_by, []).append(name)
+    return [forbidden_words(rule, scenarios=names) for rule, names in by_rule.items()]

@@ -49,7 +49,7 @@ from cxtradeoff.formatting import (
     decision_break_even,
     decision_lines,
     decision_title,
-    forbidden_words,
+    forbidden_lines,
     money,
     scenario_title,
     share,
@@ -483,17 +483,6 @@ def _state(entry: ReportEntry) -> dict[str, str]:
             "started": (entry.started or "").replace("T", " ")[:16]}  # fmt: skip
 
 
-def _forbidden(results: ResultsFile | None) -> list[str]:
-    """The scenarios a binding rule forbids, grouped by rule: '... not allowed: rule'."""
-    if results is None:
-        return []
-    by_rule: dict[str | None, list[str]] = {}
-    for name, scenario in results.scenarios.items():
-        if not scenario.permitted:
-            by_rule.setdefault(scenario.blocked_by, []).append(name)
-    return [forbidden_words(rule, scenarios=names) for rule, names in by_rule.items()]
-
-
 def _decision(entry: ReportEntry, results: ResultsFile | None) -> dict[str, Any]:
     """The decision figures of a company report (plain text), worded as in the brief.
 
@@ -506,7 +495,7 @@ def _decision(entry: ReportEntry, results: ResultsFile | None) -> dict[str, Any]
         "decision": entry.display_name or entry.profile or entry.title, "sentence": "",
         "recommended": NOTHING, "npv_mean": NOTHING, "npv_range": [], "p_loss": NOTHING,
         "break_even": NOTHING, "break_even_note": "", "assumed": "",
-        "forbidden": _forbidden(results), "pilot": results is not None and results.pilot is not None,
+        "forbidden": forbidden_lines(results) if results is not None else [], "pilot": results is not None and results.pilot is not None,
     }  # fmt: skip
     if head is None:
         return figures

@@ -33,6 +33,7 @@ from cxtradeoff.formatting import (
     decision_lines,
     decision_short,
     decision_title,
+    forbidden_lines,
     money,
     scenario_title,
     share,
@@ -106,6 +107,7 @@ class _Company:
     decision: list[str]  # the brief's decision lines: the recommendation (and the pilot)
     rows: list[tuple[str, str]] | None  # None: no model figures
     attachments: list[tuple[str, str]]  # (what it is, file name)
+    forbidden: list[str]  # scenarios a binding rule forbids, with the rule
 
 
 def _companies(manifest: Manifest, reports: Sequence[Attachment]) -> list[_Company]:
@@ -143,6 +145,7 @@ def _companies(manifest: Manifest, reports: Sequence[Attachment]) -> list[_Compa
                     )
                     for r in mine
                 ],
+                forbidden=forbidden_lines(results) if results is not None else [],
             )
         )
     return out
@@ -232,6 +235,7 @@ def render_text(
             lines.append(f"  {_NO_FIGURES}")
         else:
             lines.extend(f"  {label}: {value}" for label, value in c.rows)
+        lines.extend(f"  {rule}" for rule in c.forbidden)
         lines.extend(f"  {what}: {file}" for what, file in c.attachments)
         lines.append("")
     if unavailable:
@@ -287,6 +291,7 @@ def render_html(
                 for label, value in c.rows
             )
             parts.append("</table>")
+        parts.extend(f'<p style="color: #b2182b;">{e(rule)}</p>' for rule in c.forbidden)
         parts.extend(f"<p>{e(what)}: <code>{e(file)}</code></p>" for what, file in c.attachments)
     if unavailable:
         parts.append('<h3 style="font-size: 1em;">Not attached (unavailable)</h3><ul>')
