@@ -1457,6 +1457,7 @@ def test_the_briefs_go_by_default_and_the_decisions_lead(
     # the evidence has no brief: named as left for --full, not attached
     assert "Also built, not attached (the full reports go with --full):" in text
     assert "What the evidence says (evidence)" in text
+    assert "Also built, not attached (the full reports go with --full)" in html_body
     # build ids and the commit in the footer only
     head, footer = text.split("\n-- \n", 1)
     assert BUILD_ID in footer and "abc123def456" in footer and BUILD_ID not in head

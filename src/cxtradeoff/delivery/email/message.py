@@ -302,7 +302,7 @@ def render_html(
         parts.append("</ul>")
     if left_out:
         parts.append(
-            '<h3 style="font-size: 1em;">Also in this build, attached with --full</h3><ul>'
+            '<h3 style="font-size: 1em;">Also built, not attached (the full reports go with --full)</h3><ul>'
         )
         parts.extend(
             f"<li>{e(_one_line(entry.title))} (<code>{e(n)}</code>)</li>" for n, entry in left_out
