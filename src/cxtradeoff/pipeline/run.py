@@ -90,7 +90,7 @@ def stage_report(job: Job, kernel: WarmKernel | None, *, out_dir: Path, log_outp
     execute_notebook(spec.notebook, executed, parameters=params, log_output=log_output, warm=kernel)
     files["notebook"] = executed
     html_path = job.stage / f"{spec.name}.html"
-    page = notebook_to_html(executed, title=spec.title)
+    page = notebook_to_html(executed, title=spec.title, template=spec.template)
     try:
         html_path.write_text(page, encoding="utf-8")
     except OSError as exc:
@@ -243,7 +243,7 @@ class Runner:
                 staged = future.result()
                 pdf = job.stage / f"{job.spec.name}.pdf"
                 printed = self.printer.submit(staged.files["html"], pdf, title=job.spec.title,
-                                              subtitle=job.subtitle)  # fmt: skip
+                                              subtitle=job.subtitle, template=job.spec.template)  # fmt: skip
                 staged.files["pdf"] = pdf
                 self.printing[printed] = (job, staged)
             else:
