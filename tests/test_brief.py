@@ -125,14 +125,15 @@ def test_the_header_states_the_decision_and_escapes_the_data(spanish: ResultsFil
 def test_a_pilot_is_said_in_the_title_and_in_one_line(piloted: ResultsFile) -> None:
     assert piloted.pilot is not None
     lines = decision_lines(piloted)
-    assert lines.title.endswith("(after the pilot)") and lines.pilot is not None
+    assert lines.title.endswith("(after an illustrative pilot)") and lines.pilot is not None
     pilot = piloted.pilot
     assert f"{pilot.ai_churned:,} of {pilot.ai_customers:,}" in lines.pilot
     assert share(pilot.switch_conversion.mean) in lines.pilot
     assert lines.flip.startswith("After the pilot") and "no study measures it" not in lines.flip
     top = brief.header_html(piloted, kicker="Decision brief", built="2026-11-27")
-    assert "After the pilot." in top and html.escape(lines.pilot) in top
-    assert "after the pilot" in brief.options_html(piloted)
+    assert "After an illustrative pilot." in top and html.escape(lines.pilot) in top
+    assert "After an illustrative 3-month pilot" in lines.pilot
+    assert "after an illustrative pilot" in brief.options_html(piloted)
 
 
 def test_what_moves_the_answer_names_the_three_inputs_in_words(spanish: ResultsFile) -> None:
@@ -288,9 +289,9 @@ def test_the_pilot_is_on_the_brief_and_the_landing_row(built: Path) -> None:
     lines = decision_lines(results)
     assert results.pilot is not None and lines.pilot is not None
     flat = _flat(printcheck.pdf_text(built / "telecom.brief.pdf")[0])
-    assert "(after the pilot)" in flat and _reads(f"After the pilot. {lines.pilot}", flat)
+    assert "(after an illustrative pilot)" in flat and _reads(f"After an illustrative pilot. {lines.pilot}", flat)
     rows = _landing_rows(built / "index.html")
-    assert "after the pilot" in rows["telecom"] and "after the pilot" not in rows["ecommerce"]
+    assert "after an illustrative pilot" in rows["telecom"] and "pilot" not in rows["ecommerce"]
 
 
 class _Rows(HTMLParser):

@@ -213,7 +213,7 @@ def test_the_landing_page_shows_each_company_with_its_brief(company_results) -> 
     rule = spanish.scenarios["full_automation"].blocked_by
     assert row["spanish"]["forbidden"] == [f"Full automation and reversal not allowed: {rule}"]
     assert row["telecom"]["pilot"] and not row["spanish"]["pilot"]
-    assert row["telecom"]["assumed"].endswith("after the pilot")
+    assert row["telecom"]["assumed"].endswith("after an illustrative pilot")
     assert row["telecom"]["decision"] == decision_lines(telecom).title
     assert row["spanish"]["sentence"] == decision_lines(spanish).decision
     assert bank.recommended == "status_quo"
@@ -223,7 +223,7 @@ def test_the_landing_page_shows_each_company_with_its_brief(company_results) -> 
 
     page = finish.render_index(manifest, results=results)
     assert 'href="telecom.brief.pdf"' in page and 'href="telecom.brief.html"' in page
-    assert "after the pilot" in page and "PDF not printed" in page
+    assert "after an illustrative pilot" in page and "PDF not printed" in page
     assert "<b>Bank</b>" not in page  # escaped (the title comes from the results file)
     text = re.sub(r"<[^>]+>", " ", page.split("<body>", 1)[1])
     assert printcheck.code_identifiers(text) == [], "code names on the landing page"

@@ -33,6 +33,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from cxtradeoff.contracts import ResultsFile, ScenarioResult
 from cxtradeoff.formatting import (
     COLOURS,
+    after_pilot,
     break_even_words,
     chance,
     decision_lines,
@@ -89,7 +90,8 @@ def header_html(results: ResultsFile, *, kicker: str, built: str | date) -> str:
         f'<p class="decision">{_e(lines.decision)}</p>',
     ]
     if lines.pilot is not None:
-        parts.append(f'<p class="pilot"><strong>After the pilot.</strong> {_e(lines.pilot)}</p>')
+        label = after_pilot(results.pilot).capitalize() if results.pilot else "After the pilot"
+        parts.append(f'<p class="pilot"><strong>{_e(label)}.</strong> {_e(lines.pilot)}</p>')
     parts.append("</header>")
     return "\n".join(parts)
 
@@ -216,7 +218,7 @@ def options_html(results: ResultsFile) -> str:
             f'<td class="num">{_e(row.break_even)}</td><td>{undo}</td></tr>'
         )
     assumed = (
-        f"after the pilot, {share(head.switch_conversion)} are expected to"
+        f"{after_pilot(results.pilot)}, {share(head.switch_conversion)} are expected to"
         if results.pilot is not None
         else f"{share(head.switch_conversion)} are assumed to"
     )

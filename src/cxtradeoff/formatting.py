@@ -628,6 +628,20 @@ def forbidden_words(rule: str | None, *, scenarios: Sequence[str] = ()) -> str:
     return f"{listed[0].upper()}{listed[1:]} not allowed: {named}"
 
 
+def pilot_is_illustrative(pilot: PilotResult) -> bool:
+    """Whether a pilot's counts are invented for illustration (its source says so)."""
+    return (pilot.source or "").strip().lower().startswith("illustrative")
+
+
+def after_pilot(pilot: PilotResult) -> str:
+    """``after the pilot``, or ``after an illustrative pilot`` when its counts are invented.
+
+    Every output that shows figures updated by a pilot says which it was, so invented
+    counts are never read as a measurement.
+    """
+    return "after an illustrative pilot" if pilot_is_illustrative(pilot) else "after the pilot"
+
+
 def pilot_sentence(pilot: PilotResult) -> str:
     """A pilot and what it changed, in one sentence (the brief, the e-mail).
 
@@ -643,8 +657,9 @@ def pilot_sentence(pilot: PilotResult) -> str:
         else f"the recommendation moves from {scenario_title(before).lower()} to "
         f"{scenario_title(after).lower()}"
     )
+    kind = "an illustrative" if pilot_is_illustrative(pilot) else "a"
     return (
-        f"After a {months} pilot of {piloted} ({pilot.ai_churned:,} of "
+        f"After {kind} {months} pilot of {piloted} ({pilot.ai_churned:,} of "
         f"{pilot.ai_customers:,} customers left, against {pilot.control_churned:,} of "
         f"{pilot.control_customers:,} on today's service), "
         f"{share(pilot.switch_conversion.mean)} of the customers who would consider leaving "
@@ -694,7 +709,7 @@ def decision_lines(results: ResultsFile) -> DecisionLines:
     other = results.scenarios[contender] if contender else None
     title = decision_title(results.display_name, results.recommended)
     if results.pilot is not None:
-        title += " (after the pilot)"
+        title += f" ({after_pilot(results.pilot)})"
     return DecisionLines(
         title=title,
         decision=decision_sentence(

@@ -20,6 +20,7 @@ from cxtradeoff.formatting import (
     evppi_sentence,
     flip_sentence,
     money,
+    pilot_is_illustrative,
     scenario_label,
     scenario_title,
 )
@@ -190,11 +191,17 @@ def pilot_note(results: ResultsFile) -> str:
     if pilot is None:
         return ""
     return (
-        f"*These figures use what a pilot measured*: {pilot.ai_customers + pilot.control_customers:,} "
+        f"*These figures use what {'an illustrative' if pilot_is_illustrative(pilot) else 'a'} "
+        f"pilot measured*: {pilot.ai_customers + pilot.control_customers:,} "
         f"customers over {pilot.months} month{'s' if pilot.months != 1 else ''} "
         f"({scenario_title(pilot.scenario).lower()} against today's service). The share of "
         "would-be leavers who actually leave is no longer the prior but its posterior "
         f"after the pilot. {escape_text(ASSUMPTION)}"
+        + (
+            f" The pilot's counts are illustrative, not measured: {escape_text(pilot.source or '')}."
+            if pilot_is_illustrative(pilot)
+            else ""
+        )
     )
 
 

@@ -242,6 +242,7 @@ class PilotCounts:
     control_customers: int
     control_churned: int
     profile: str | None = None
+    source: str | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -454,6 +455,7 @@ def read_pilot_file(path: str | Path) -> PilotCounts:
             ai_churned=int(row["ai"]["churned"]),
             control_customers=int(row["control"]["customers"]),
             control_churned=int(row["control"]["churned"]),
+            source=str(row["ai"]["source"]),
         )
     except ParameterError as exc:  # pragma: no cover - the schema checks the same ranges
         raise DataValidationError(path, [str(exc)]) from None
@@ -1012,6 +1014,7 @@ class PilotUpdate:
             ai_churned=c.ai_churned,
             control_customers=c.control_customers,
             control_churned=c.control_churned,
+            source=c.source,
             assumption=ASSUMPTION,
             prior_switch_conversion=ConversionInterval(
                 mean=float(np.mean(prior_k)), p10=p10, p50=p50, p90=p90

@@ -44,6 +44,7 @@ from cxtradeoff.errors import (
 )
 from cxtradeoff.files import atomic_write_json, atomic_write_text, move_into_place
 from cxtradeoff.formatting import (
+    after_pilot,
     break_even_words,
     chance,
     decision_break_even,
@@ -512,7 +513,7 @@ def _decision(entry: ReportEntry, results: ResultsFile | None) -> dict[str, Any]
         break_even, note = decision_break_even(results)
     else:
         break_even, note = break_even_words(head.break_even_conversion_npv), ""
-    measured = "after the pilot" if figures["pilot"] else "assumed"
+    measured = after_pilot(results.pilot) if results is not None and results.pilot else "assumed"
     figures.update(
         decision=(
             decision_lines(results).title

@@ -27,6 +27,7 @@ from cxtradeoff.contracts import Manifest, ManifestHeadline, ReportEntry, Result
 from cxtradeoff.delivery.email.selection import Attachment, Unavailable
 from cxtradeoff.errors import RecipientError
 from cxtradeoff.formatting import (
+    after_pilot,
     break_even_words,
     chance,
     decision_break_even,
@@ -57,7 +58,10 @@ def headline_rows(
         value, note = decision_break_even(results)
         break_even = f"{value} ({note})" if note else value
         if results.pilot is not None:
-            assumed = ("Switching conversion after the pilot", share(headline.switch_conversion))
+            assumed = (
+                f"Switching conversion {after_pilot(results.pilot)}",
+                share(headline.switch_conversion),
+            )
     return [
         ("Recommended", scenario_title(headline.scenario)),
         ("Expected net present value", money(headline.npv_mean, headline.currency)),
