@@ -19,7 +19,7 @@ from cxtradeoff.formatting import (
     money,
     scenario_title,
 )
-from cxtradeoff.paths import COMPANY_PROFILES, NOTEBOOKS_DIR, REPORTS_CONFIG
+from cxtradeoff.paths import COMPANY_PROFILES, NOTEBOOKS_DIR, REPORTS_CONFIG, ROOT
 from cxtradeoff.pipeline.export import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
@@ -165,3 +165,25 @@ def test_the_brief_is_built_after_its_report_and_listed_like_the_others(built: P
     assert (archived / "telecom.brief.pdf").is_file()
     index = (built / "index.html").read_text()
     assert 'href="telecom.brief.pdf"' in index and lines.title in index
+
+
+def test_built_files_match_the_committed_json_schemas_and_decide_on_the_mean(built: Path) -> None:
+    """The results files and the manifest a build writes validate against docs/schemas/
+    (what an outside reader would check them with), and every results file recommends
+    the permitted scenario with the highest expected NPV."""
+    import jsonschema
+
+    schemas = ROOT / "docs" / "schemas"
+    checks = {
+        "manifest.json": "manifest.v2.schema.json",
+        **{p.name: "results.v2.schema.json" for p in built.glob("*.results.json")},
+    }
+    assert len(checks) >= 2
+    for name, schema in checks.items():
+        document = json.loads((built / name).read_text(encoding="utf-8"))
+        jsonschema.validate(document, json.loads((schemas / schema).read_text(encoding="utf-8")))
+    for path in built.glob("*.results.json"):
+        results = load_results(path)
+        allowed = {n: s.npv_mean for n, s in results.scenarios.items() if s.permitted}
+        assert results.recommended == max(allowed, key=allowed.get), path.name
+        assert results.headline.scenario == results.recommended
