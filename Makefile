@@ -39,8 +39,9 @@ test: setup ## Run the whole test suite
 lab: setup ## Open JupyterLab on the project's kernel, "Python (cxtradeoff)"
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-lint: setup ## ruff and mypy on the package
+lint: setup ## ruff (rules and formatting) and mypy on the package
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy src
 
 schemas: setup ## Regenerate the JSON Schemas of the results file and the manifest (docs/schemas/)

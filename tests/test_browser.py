@@ -68,6 +68,8 @@ def test_without_chromium_html_is_built_and_asking_for_pdf_fails(
     assert "no Chromium found, so PDFs are skipped and HTML built" in run.stderr
     assert (tiny_project / "out" / "rep-a.html").is_file()
     assert not (tiny_project / "out" / "rep-a.pdf").exists()
-    run = subprocess.run([*cmd, "--formats", "pdf"], env=env, capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [*cmd, "--formats", "pdf"], env=env, capture_output=True, text=True, check=False
+    )
     assert run.returncode == 3
     assert "is not an executable file" in run.stderr

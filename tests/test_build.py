@@ -135,7 +135,9 @@ def test_html_loads_nothing_from_any_host_in_a_real_browser(tiny_project: Path, 
 
             page.route("**/*", route)
             page.goto((tiny_project / "out" / page_name).as_uri(), wait_until="load")
-            widths = page.eval_on_selector_all("img", "els => els.map(e => e.complete ? e.naturalWidth : 0)")
+            widths = page.eval_on_selector_all(
+                "img", "els => els.map(e => e.complete ? e.naturalWidth : 0)"
+            )
             if page_name == "rep-a.html":
                 assert widths and all(w > 0 for w in widths), widths
                 assert "Alpha" in page.inner_text("body")
@@ -159,11 +161,20 @@ def test_pdf_is_a4_with_page_numbers_and_title(tiny_project: Path, run_build) ->
 
 def test_dated_archives_are_pruned_to_keep(tiny_project: Path, run_build, read_manifest) -> None:
     for _ in range(3):
-        assert run_build(tiny_project, "--force", "--only", "rep-a", "--formats", "html", "--keep", "2") == 0
+        assert (
+            run_build(
+                tiny_project, "--force", "--only", "rep-a", "--formats", "html", "--keep", "2"
+            )
+            == 0
+        )
     archives = sorted((tiny_project / "out" / "archive").iterdir())
     assert len(archives) == 2
-    assert (archives[-1] / "manifest.json").read_bytes() == (tiny_project / "out" / "manifest.json").read_bytes()
-    assert (archives[-1] / "rep-a.html").read_bytes() == (tiny_project / "out" / "rep-a.html").read_bytes()
+    assert (archives[-1] / "manifest.json").read_bytes() == (
+        tiny_project / "out" / "manifest.json"
+    ).read_bytes()
+    assert (archives[-1] / "rep-a.html").read_bytes() == (
+        tiny_project / "out" / "rep-a.html"
+    ).read_bytes()
 
 
 def test_two_builds_at_once_one_waits_or_exits_cleanly(
@@ -188,7 +199,9 @@ def test_two_builds_at_once_one_waits_or_exits_cleanly(
     assert read_manifest(tiny_project).reports["compare"].status == "ok"
 
 
-def test_verbose_shows_cells_and_plain_lines_when_not_a_terminal(tiny_project: Path, build_command) -> None:
+def test_verbose_shows_cells_and_plain_lines_when_not_a_terminal(
+    tiny_project: Path, build_command
+) -> None:
     run = subprocess.run(build_command(tiny_project, "--formats", "html", "--only", "rep-a", "-v"),
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert run.returncode == 0, run.stderr
@@ -224,7 +237,9 @@ def test_progress_bar_on_a_terminal(tiny_project: Path, build_command) -> None:
     assert "[" not in screen.split("report  ")[0].splitlines()[0]  # no plain time-stamped log lines
 
 
-def test_each_kernel_runs_in_its_own_notebooks_folder(tiny_project: Path, run_build, probes) -> None:
+def test_each_kernel_runs_in_its_own_notebooks_folder(
+    tiny_project: Path, run_build, probes
+) -> None:
     """Kernels of notebooks in different folders, run at once, each start in their own."""
     reports = [probes.report(tiny_project, sub, "import os, time\ntime.sleep(1)\nseen = {'cwd': os.getcwd()}")
                for sub in ("one", "two")]  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -425,6 +426,7 @@ def test_all_scenarios_print_the_decision(capsys):
         assert one[key] == out["scenarios"]["full_automation"][key], key
 
 
+@pytest.mark.slow
 def test_all_scenarios_default_draws_and_reproducible_output():
     args = ("analyse", "--profile", "fintech", "--scenario", "all")
     one, two = cli(*args), cli(*args)
@@ -465,3 +467,30 @@ def test_all_scenarios_table_format(capsys):
     )
     assert "evppi_switch_conversion" in lines
     assert "p_best" in lines
+
+
+@pytest.mark.parametrize(
+    ("assignment", "expected"),
+    [
+        ("cost_human_contact=1e308", "cost_human_contact = 1e+308 is not allowed; expected a number from 0 to 1e+06"),
+        ("customers=100000000000", "customers = 100000000000 is not allowed"),
+        ("ai_fixed_cost_per_year=inf", "ai_fixed_cost_per_year = 'inf' is not a finite number"),
+    ],
+)
+def test_values_that_would_overflow_are_refused_by_name(capsys, assignment, expected):
+    assert main(["analyse", "--profile", "telecom", "--scenario", "hybrid", "--set", assignment]) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_the_largest_allowed_values_give_finite_figures():
+    from cxtradeoff.decision import decide
+    from cxtradeoff.profiles import load_profiles
+
+    params = load_profiles()["telecom"].parameters.updated(
+        {"customers": 10_000_000_000, "revenue_per_customer": 1e9, "cost_human_contact": 1e6,
+         "ai_fixed_cost_per_year": 1e13, "implementation_cost": 1e13}
+    )  # fmt: skip
+    decision = decide(params, draws=1000, seed=1)
+    assert all(math.isfinite(s.npv_mean) for s in decision.scenarios)

@@ -3,15 +3,17 @@ recommended, in the analysis, the results file and the command line."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from cxtradeoff.cli import main
 from cxtradeoff.compliance import phase_end, scenario_permissions
 from cxtradeoff.errors import DataValidationError
 from cxtradeoff.paths import COMPANY_PROFILES
@@ -114,9 +116,11 @@ def test_a_bad_company_fact_is_named_by_line_and_column(tmp_path, fact, value, e
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cxtradeoff.cli", *args], capture_output=True, text=True, check=False
-    )
+    """The command line in this process (the installed command is run in test_cli_analyse)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(args))
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
 
 
 def test_analyse_all_shows_the_forbidden_scenario_and_never_recommends_it():

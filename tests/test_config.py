@@ -49,6 +49,12 @@ def _report(**fields: object) -> dict:
          "field 'parameters.results_path': set by the build, not the configuration"),
         ([_report(colour="red")], "report 'rep-a': unknown field 'colour'"),
         ([_report(title="")], "report 'rep-a', field 'title': expected text"),
+        ([_report(template="fancy")],
+         "report 'rep-a', field 'template': expected one of brief, cxtradeoff, got 'fancy'"),
+        ([_report(name="rep-a.summary")], "field 'name': expected lower-case letters"),
+        ([_report(), {"name": "rep-a.brief", "notebook": "notebooks/compare.ipynb"}],
+         "report 'rep-a.brief', field 'depends_on': a brief reads the report it summarises, "
+         "so it must depend on 'rep-a'"),
     ],
 )  # fmt: skip
 def test_each_configuration_error_names_the_report_and_field(
@@ -85,7 +91,9 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.yaml")
 
 
-def test_a_bad_configuration_starts_no_kernel_and_writes_nothing(tiny_project: Path, capsys) -> None:
+def test_a_bad_configuration_starts_no_kernel_and_writes_nothing(
+    tiny_project: Path, capsys
+) -> None:
     config = tiny_project / "reports.yaml"
     data = json.loads(config.read_text())
     data["reports"][0]["parameters"]["scale"] = "big"
@@ -127,8 +135,29 @@ def test_the_project_configuration_is_valid() -> None:
 
     assert profiles == set(load_profiles())  # one report per company profile
     comparison = cfg.by_name()["comparison"]
-    assert set(comparison.depends_on) == {r.name for r in cfg.reports if r.profile}
-    assert all((ROOT / "data" / "company_profiles.csv") in r.inputs for r in cfg.reports if r.profile)
+    companies = [r for r in cfg.reports if r.profile]
+    assert set(comparison.depends_on) == {r.name for r in companies}
+    assert all((ROOT / "data" / "company_profiles.csv") in r.inputs for r in companies)
+    # every company report has its one-page brief, built after it with the brief template
+    by_name = cfg.by_name()
+    for company in companies:
+        brief = by_name[f"{company.name}.brief"]
+        assert brief.notebook == NOTEBOOKS_DIR / "06-brief.ipynb" and brief.template == "brief"
+        assert brief.depends_on == [company.name] and brief.reads_results
+        assert brief.brief_of == company.name and company.template == "cxtradeoff"
+        assert names.index(brief.name) > names.index(company.name)
+
+
+def test_a_brief_is_named_after_its_report_and_chooses_its_template(tiny_project: Path) -> None:
+    raw = {"reports": [_report(),
+                       {"name": "rep-a.brief", "notebook": "notebooks/compare.ipynb",
+                        "template": "brief", "depends_on": ["rep-a"]}]}  # fmt: skip
+    cfg = parse_config(raw, path=tiny_project / "reports.yaml", root=tiny_project)
+    brief = cfg.by_name()["rep-a.brief"]
+    assert (brief.template, brief.brief_of) == ("brief", "rep-a")
+    assert (
+        cfg.by_name()["rep-a"].template == "cxtradeoff" and cfg.by_name()["rep-a"].brief_of is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -199,7 +228,9 @@ def test_param_values_are_read_as_the_type_the_notebook_declares(tiny_project: P
     for bad, message in (("inf", "expected a finite number"), ("1e999", "expected a finite number"),
                          ("two", "expected a number")):  # fmt: skip
         with pytest.raises(ConfigError, match=message):
-            parse_config(raw, path=tiny_project / "r.yaml", root=tiny_project, overrides={"scale": bad})
+            parse_config(
+                raw, path=tiny_project / "r.yaml", root=tiny_project, overrides={"scale": bad}
+            )
 
 
 def test_param_parsing_doctest() -> None:

@@ -19,7 +19,7 @@ from cxtradeoff.formatting import (
     money,
     scenario_title,
 )
-from cxtradeoff.paths import COMPANY_PROFILES, NOTEBOOKS_DIR, REPORTS_CONFIG
+from cxtradeoff.paths import COMPANY_PROFILES, NOTEBOOKS_DIR, REPORTS_CONFIG, ROOT
 from cxtradeoff.pipeline.export import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
@@ -29,10 +29,11 @@ XSS = "<script>alert(1)</script>"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The evidence and telecom reports, built with 1,000 Monte Carlo draws."""
+    """The evidence and telecom reports and telecom's brief, built with 1,000 Monte Carlo
+    draws (asking for the brief builds the report it reads first)."""
     out = tmp_path_factory.mktemp("reports")
-    code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(out), "--only", "telecom",
-                 "evidence", "--param", "draws=1000", "--jobs", "2"])  # fmt: skip
+    code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(out), "--only",
+                 "telecom.brief", "evidence", "--param", "draws=1000", "--jobs", "2"])  # fmt: skip
     assert code == 0
     return out
 
@@ -70,7 +71,10 @@ def test_manifest_and_landing_page_carry_the_headline(built: Path) -> None:
     entry = manifest.reports["telecom"]
     results = load_results(built / "telecom.results.json")
     assert entry.headline is not None
-    assert entry.headline.model_dump() == {"currency": results.currency, **results.headline.model_dump()}
+    assert entry.headline.model_dump() == {
+        "currency": results.currency,
+        **results.headline.model_dump(),
+    }
     assert entry.parameters["draws"] == 1000 and entry.parameters["profile"] == "telecom"
     assert "data/company_profiles.csv" in entry.inputs
     assert manifest.reports["evidence"].headline is None
@@ -139,3 +143,47 @@ def test_a_forced_rebuild_gives_the_same_numbers_bit_for_bit(built: Path) -> Non
     assert (built / "telecom.results.json").read_bytes() == before
     assert (built / "telecom.pdf").exists()  # not made this time: the last one is kept
     assert load_manifest(built / "manifest.json").reports["telecom"].outputs["pdf"] is None
+
+
+def test_the_brief_is_built_after_its_report_and_listed_like_the_others(built: Path) -> None:
+    from cxtradeoff import printcheck
+    from cxtradeoff.formatting import decision_lines
+
+    manifest = load_manifest(built / "manifest.json")
+    entry = manifest.reports["telecom.brief"]
+    assert entry.status == "ok" and entry.depends_on == ["telecom"]
+    assert entry.outputs["pdf"] == "telecom.brief.pdf" and entry.outputs["results"] is None
+    assert entry.input_hash and "notebooks/06-brief.ipynb" in entry.inputs
+    pdf = built / "telecom.brief.pdf"
+    pages, text = _pdf_text(pdf)
+    assert pages == 1
+    lines = decision_lines(load_results(built / "telecom.results.json"))
+    assert lines.title.split(":")[0] in text and "The options" in text
+    assert "Page 1 of" not in text  # no running header or footer: the brief has its own
+    assert printcheck.code_identifiers(text) == [] and not printcheck.overlapping_characters(pdf)
+    archived = sorted((built / "archive").iterdir())[-1]
+    assert (archived / "telecom.brief.pdf").is_file()
+    index = (built / "index.html").read_text()
+    assert 'href="telecom.brief.pdf"' in index and lines.title in index
+
+
+def test_built_files_match_the_committed_json_schemas_and_decide_on_the_mean(built: Path) -> None:
+    """The results files and the manifest a build writes validate against docs/schemas/
+    (what an outside reader would check them with), and every results file recommends
+    the permitted scenario with the highest expected NPV."""
+    import jsonschema
+
+    schemas = ROOT / "docs" / "schemas"
+    checks = {
+        "manifest.json": "manifest.v2.schema.json",
+        **{p.name: "results.v2.schema.json" for p in built.glob("*.results.json")},
+    }
+    assert len(checks) >= 2
+    for name, schema in checks.items():
+        document = json.loads((built / name).read_text(encoding="utf-8"))
+        jsonschema.validate(document, json.loads((schemas / schema).read_text(encoding="utf-8")))
+    for path in built.glob("*.results.json"):
+        results = load_results(path)
+        allowed = {n: s.npv_mean for n, s in results.scenarios.items() if s.permitted}
+        assert results.recommended == max(allowed, key=allowed.get), path.name
+        assert results.headline.scenario == results.recommended

@@ -7,6 +7,7 @@ expected in the message are the manifest's numbers, formatted as a reader sees t
 from __future__ import annotations
 
 import errno
+import html
 import io
 import json
 import logging
@@ -334,7 +335,9 @@ def test_sends_message_with_figures_and_pdfs(
     msg = smtp_server.handler.message()
     assert msg["To"] == "ana@example.com, bo@example.org"
     assert msg["From"] == SENDER
-    assert msg["Subject"] == "cxtradeoff reports: 2 reports (built 2026-11-26)"
+    # the one company's decision: its name and what to do (no results file here: the
+    # company is the profile, the decision the headline's)
+    assert msg["Subject"] == formatting.decision_title("telecom", "full_automation")
     assert msg["Message-ID"].startswith("<") and msg["Message-ID"].endswith("@cxtradeoff.test>")
     assert parsedate_to_datetime(msg["Date"]).tzinfo is not None
     assert msg.get_content_type() == "multipart/mixed"
@@ -774,9 +777,7 @@ def test_dry_run_writes_the_message_without_smtp_settings(
     msg = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
     assert msg["To"] == "ana@example.com"
     assert msg["From"] == DRY_RUN_SENDER
-    # Python folds this long subject onto a continuation line; a reader unfolds it and
-    # drops the leading blank, as strip() does here.
-    assert msg["Subject"].strip() == f"cxtradeoff report: {TELECOM_TITLE} (built 2026-11-26)"
+    assert msg["Subject"].strip() == "telecom: automate service fully with AI"
     assert msg["Message-ID"] and msg["Date"]
     for shown in TELECOM_SHOWN:
         assert shown in body(msg, "plain") and shown in body(msg, "html")
@@ -943,7 +944,12 @@ def test_manifest_pdf_outside_the_reports_directory_is_refused(reports: Reports)
 
 @pytest.mark.parametrize(
     ("version", "age"),
-    [(None, "an older layout"), (0, "an older layout"), (1, "an older layout"), (3, "an unknown layout")],
+    [
+        (None, "an older layout"),
+        (0, "an older layout"),
+        (1, "an older layout"),
+        (3, "an unknown layout"),
+    ],
 )
 def test_manifest_of_another_version_says_to_rebuild(
     version: int | None, age: str, reports: Reports, capsys: pytest.CaptureFixture[str]
@@ -1371,3 +1377,153 @@ def test_log_lines_from_before_the_states_read_as_sent(
     assert "Skipped ana@example.com: already received telecom" in capsys.readouterr().out
     assert smtp_server.handler.envelopes == []
     assert sent_log(reports) == [old]
+
+
+# ------------------------------------------------------------------------ briefs
+
+
+@pytest.fixture(scope="module")
+def company_results() -> dict[str, str]:
+    """Results files of two companies as the analysis writes them (few draws): telecom
+    (an AI option recommended) and a retail bank (the status quo)."""
+    from cxtradeoff.profiles import load_profiles
+    from cxtradeoff.results import build_results
+
+    scenarios = ["status_quo", "hybrid", "full_automation", "reversal"]
+    return {
+        name: build_results(
+            load_profiles()[profile], scenarios, draws=300, seed=3
+        ).model_dump_json()
+        for name, profile in (("telecom", "telecom"), ("retail", "retail_bank"))
+    }
+
+
+@pytest.fixture
+def briefs(tmp_path: Path, company_results: dict[str, str]) -> Reports:
+    """A build with briefs: telecom and retail, each with its brief and results file, and
+    the evidence report (no brief)."""
+    from cxtradeoff.contracts import ResultsFile
+
+    directory = tmp_path / "reports"
+    directory.mkdir()
+    names = ["telecom", "telecom.brief", "retail", "retail.brief", "evidence"]
+    pdfs = {name: make_pdf(directory / f"{name}.pdf", name) for name in names}
+    entries: dict[str, Any] = {}
+    for name in ("telecom", "retail"):
+        results = ResultsFile.model_validate_json(company_results[name])
+        (directory / f"{name}.results.json").write_text(company_results[name])
+        headline = {"currency": results.currency, **results.headline.model_dump()}
+        entries[name] = report_entry(name, headline=headline, display_name=results.display_name)
+        entries[f"{name}.brief"] = report_entry(
+            f"{name}.brief", title=f"Decision brief: {name}", profile=None, depends_on=[name],
+            outputs={"html": f"{name}.brief.html", "pdf": f"{name}.brief.pdf",
+                     "notebook": f"{name}.brief.ipynb", "results": None},
+        )  # fmt: skip
+    entries["evidence"] = report_entry("evidence", title="What the evidence says", profile=None)
+    write_manifest(directory, entries)
+    return Reports(directory, pdfs)
+
+
+def _decision(reports: Reports, name: str) -> formatting.DecisionLines:
+    from cxtradeoff.contracts import load_results
+
+    return formatting.decision_lines(load_results(reports.dir / f"{name}.results.json"))
+
+
+def test_the_briefs_go_by_default_and_the_decisions_lead(
+    briefs: Reports, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(briefs, "--to", "ana@example.com") == 0
+    msg = smtp_server.handler.message()
+    assert attachments(msg) == {
+        "cxtradeoff-telecom.brief.pdf": briefs.pdfs["telecom.brief"],
+        "cxtradeoff-retail.brief.pdf": briefs.pdfs["retail.brief"],
+    }
+    telecom, retail = _decision(briefs, "telecom"), _decision(briefs, "retail")
+    # the subject: how many companies and each decision in a few words
+    subject = " ".join(msg["Subject"].split())
+    assert subject.startswith("AI in customer service, 2 companies: ")
+    assert "AI assisting agents (Telecom operator)" in subject
+    assert "no AI for now (Retail bank)" in subject
+    # the first lines: each brief's decision lines, the same sentences
+    text = body(msg, "plain").replace("\r\n", "\n")
+    assert text.startswith(
+        f"{telecom.title}\n{telecom.decision}\n\n{retail.title}\n{retail.decision}\n\n"
+    )
+    html_body = body(msg, "html")
+    for line in (telecom.title, telecom.decision, retail.decision):
+        assert html.escape(line, quote=True) in html_body
+    # the evidence has no brief: named as left for --full, not attached
+    assert "Also built, not attached (the full reports go with --full):" in text
+    assert "What the evidence says (evidence)" in text
+    assert "Also built, not attached (the full reports go with --full)" in html_body
+    # build ids and the commit in the footer only
+    head, footer = text.split("\n-- \n", 1)
+    assert BUILD_ID in footer and "abc123def456" in footer and BUILD_ID not in head
+    # the status quo's break-even is that of the AI option it turned down
+    value, note = formatting.decision_break_even(load_results_file(briefs, "retail"))
+    assert f"Break-even switching conversion: {value} ({note})" in text
+
+
+def load_results_file(reports: Reports, name: str) -> Any:
+    from cxtradeoff.contracts import load_results
+
+    return load_results(reports.dir / f"{name}.results.json")
+
+
+def test_full_adds_the_reports_and_each_pdf_still_goes_once(
+    briefs: Reports, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(briefs, "--to", "ana@example.com") == 0
+    assert run_cli(briefs, "--to", "ana@example.com", "--full") == 0
+    assert len(smtp_server.handler.envelopes) == 2
+    second = smtp_server.handler.message()
+    # the briefs went already: the second message carries the full reports alone
+    assert set(attachments(second)) == {
+        "cxtradeoff-telecom.pdf",
+        "cxtradeoff-retail.pdf",
+        "cxtradeoff-evidence.pdf",
+    }
+    assert "3 full reports" in body(second, "plain")
+    sent = [(r, n) for s, n, r in log_states(briefs) if s == "sent"]
+    assert sorted(n for _, n in sent) == sorted(
+        ["telecom.brief", "retail.brief", "telecom", "retail", "evidence"]
+    )
+    assert run_cli(briefs, "--to", "ana@example.com", "--full") == 0
+    assert len(smtp_server.handler.envelopes) == 2  # nothing left to send
+
+
+def test_one_company_named_gets_its_decision_as_the_subject(
+    briefs: Reports, tmp_path: Path
+) -> None:
+    eml = tmp_path / "one.eml"
+    assert (
+        run_cli(briefs, "--to", "ana@example.com", "--report", "retail", "--dry-run", str(eml)) == 0
+    )
+    msg = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    assert " ".join(msg["Subject"].split()) == _decision(briefs, "retail").title
+    assert list(attachments(msg)) == ["cxtradeoff-retail.brief.pdf"]
+    assert run_cli(briefs, "--to", "ana@example.com", "--report", "retail.brief", "--full",
+                   "--dry-run", str(eml)) == 0  # fmt: skip
+    msg = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    assert list(attachments(msg)) == ["cxtradeoff-retail.brief.pdf", "cxtradeoff-retail.pdf"]
+    # a report without a brief, asked for by name, goes as it is
+    assert (
+        run_cli(briefs, "--to", "ana@example.com", "--report", "evidence", "--dry-run", str(eml))
+        == 0
+    )
+    msg = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    assert list(attachments(msg)) == ["cxtradeoff-evidence.pdf"]
+
+
+def test_a_failed_brief_is_never_silently_replaced(briefs: Reports) -> None:
+    manifest = json.loads((briefs.dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest["reports"]["retail.brief"] |= {"status": "failed", "error": "PDF not printed"}
+    write_manifest(briefs.dir, manifest["reports"])
+    with pytest.raises(ReportUnavailableError, match=r"retail\.brief: status 'failed'"):
+        prepare(briefs.dir, report_names=["retail"])
+    _, chosen = prepare(briefs.dir, report_names=None)
+    assert [a.name for a in chosen.attach] == ["telecom.brief"]
+    assert [u.name for u in chosen.unavailable] == ["retail.brief"]

@@ -144,7 +144,7 @@ def test_chart_has_one_bar_per_share_coloured_by_status(claims: pd.DataFrame) ->
         row = data.loc[claim_id.removeprefix("bar-")]
         assert bar.get_width() == pytest.approx(row["article_value"])
         assert matplotlib.colors.to_hex(bar.get_facecolor()) == COLOURS[row["status"]]
-    texts = [t.get_text() for t in ax.texts]
+    texts = [t.get_text().replace("\n", " · ") for t in ax.texts]  # two lines a label
     for label in data["label"]:
         assert any(label in t for t in texts)
     assert any("56% (source: 61%)" in t for t in texts)
@@ -158,11 +158,14 @@ def test_chart_follows_the_data(claims: pd.DataFrame) -> None:
     edited = claims.copy()
     edited.loc[edited["id"] == "prefer_human_verint", "status"] = "number differs"
     edited = edited[edited["id"] != "open_to_ai_verint"]
-    svg = er.figure_svg(er.customer_shares_chart(edited, title="t"))
+    fig = er.customer_shares_chart(edited, title="t")
+    labels = [t.get_text().replace("\n", " · ") for t in fig.axes[0].texts]
+    svg = er.figure_svg(fig)
     assert svg.count('id="bar-') == 5
     assert "bar-open_to_ai_verint" not in svg
-    assert "Verint · vendor survey · number differs" in svg
-    assert "Gartner, 2024 · wording differs" in svg  # not a vendor: not marked
+    assert "56% (source: 61%)  Verint · vendor survey · number differs" in labels
+    assert "53%  Gartner, 2024 · wording differs" in labels  # not a vendor: not marked
+    assert "Verint" in svg and "vendor survey · number differs" in svg
 
 
 def test_newer_surveys_chart_is_labelled(surveys: pd.DataFrame) -> None:
@@ -177,9 +180,9 @@ def test_newer_surveys_chart_is_labelled(surveys: pd.DataFrame) -> None:
         assert bar.get_width() == pytest.approx(row["value"])
         assert matplotlib.colors.to_hex(bar.get_facecolor()) == COLOURS[row["status"]]
     texts = [t.get_text() for t in ax.texts]
-    assert "83%  Five9, 2026 · vendor survey · secondary only" in texts
-    assert "70%  Acquire BPO, 2024 · vendor survey · secondary only" in texts
-    assert "20%  Qualtrics, 2025 · vendor survey · secondary only" in texts
+    assert "83%  Five9, 2026\nvendor survey · secondary only" in texts
+    assert "70%  Acquire BPO, 2024\nvendor survey · secondary only" in texts
+    assert "20%  Qualtrics, 2025\nvendor survey · secondary only" in texts
     svg = er.figure_svg(fig)
     assert svg.count('id="survey-') == len(surveys) and 'id="bar-' not in svg
     assert "secondary only" in svg and "wording differs" in svg  # the legend

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -73,7 +74,9 @@ def test_a_commit_killed_half_way_is_finished_by_the_next_build(
 
     monkeypatch.setattr(finish, "move_into_place", dying_move)
     with pytest.raises(Killed):
-        finish.commit(tmp_path, _manifest(a="A2", b="B1"), moves=[(_staged(tmp_path, "a", "A2"), "a.html")])
+        finish.commit(
+            tmp_path, _manifest(a="A2", b="B1"), moves=[(_staged(tmp_path, "a", "A2"), "a.html")]
+        )
     monkeypatch.setattr(finish, "move_into_place", real_move)
     warnings = finish.recover(tmp_path)
     assert len(warnings) == 1 and "killed build" in warnings[0]
@@ -82,7 +85,9 @@ def test_a_commit_killed_half_way_is_finished_by_the_next_build(
     assert not list(tmp_path.glob(".staging-*"))
 
 
-def test_a_commit_that_cannot_write_leaves_nothing_and_names_the_reason(tmp_path: Path, monkeypatch) -> None:
+def test_a_commit_that_cannot_write_leaves_nothing_and_names_the_reason(
+    tmp_path: Path, monkeypatch
+) -> None:
     finish.commit(tmp_path, _manifest(a="A1"), moves=[(_staged(tmp_path, "a", "A1"), "a.html")])
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
 
@@ -111,7 +116,9 @@ def test_ctrl_c_during_a_commit_waits_until_it_is_done(tmp_path: Path, monkeypat
     assert not list(tmp_path.glob(".staging-commit-*"))
 
 
-def test_a_previous_manifest_of_another_version_is_a_warning_and_a_full_rebuild(tmp_path: Path) -> None:
+def test_a_previous_manifest_of_another_version_is_a_warning_and_a_full_rebuild(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps({"build_id": "x", "reports": {}}))
     manifest, warning = finish.read_previous(tmp_path)
     assert manifest is None and warning and "every report is rebuilt" in warning
@@ -129,7 +136,9 @@ def test_long_messages_go_to_the_build_log(tmp_path: Path) -> None:
     assert finisher._shorten("rep", "one line", "") == "one line"
 
 
-def test_landing_page_words_numbers_as_the_reports_do_and_escapes_everything(results_template: str) -> None:
+def test_landing_page_words_numbers_as_the_reports_do_and_escapes_everything(
+    results_template: str,
+) -> None:
     headline = {**json.loads(results_template)["headline"], "currency": "EUR", "npv_mean": 2.5e6,
                 "p_loss": 0.004, "scenario": "hybrid"}  # fmt: skip
 
@@ -146,3 +155,92 @@ def test_landing_page_words_numbers_as_the_reports_do_and_escapes_everything(res
     assert "EUR 2.5 million" in page and "less than 1%" in page and "Hybrid" in page
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<i>" not in page and "&lt;i&gt;a&lt;/i&gt;" in page
+
+
+# ---------------------------------------------------------------------------- dashboard
+
+
+def _company_entry(results, **changes) -> dict:
+    head = {"currency": results.currency, **results.headline.model_dump()}
+    return {"title": f"Savings versus loyalty: {results.display_name}", "notebook": "n.ipynb",
+            "status": "ok", "profile": results.profile, "display_name": results.display_name,
+            "headline": head, "outputs": {"html": "x.html", "pdf": "x.pdf",
+                                          "results": f"{results.profile}.results.json"},
+            **changes}  # fmt: skip
+
+
+def _brief_entry(name: str) -> dict:
+    return {"title": f"Decision brief: {name}", "notebook": "06-brief.ipynb", "status": "ok",
+            "depends_on": [name], "outputs": {"html": f"{name}.brief.html", "pdf": f"{name}.brief.pdf"}}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def company_results():
+    from cxtradeoff.pilot import pilot_file_path, read_pilot_file
+    from cxtradeoff.profiles import load_profiles
+    from cxtradeoff.results import build_results
+
+    scenarios = ["status_quo", "hybrid", "full_automation", "reversal"]
+    profiles = load_profiles()
+    pilot = read_pilot_file(pilot_file_path("telecom-illustrative-pilot.csv"))
+    return {
+        "spanish": build_results(profiles["spanish_telecom"], scenarios, draws=300, seed=2),
+        "telecom": build_results(profiles["telecom"], scenarios, draws=300, seed=2, pilot=pilot),
+        "bank": build_results(profiles["retail_bank"], scenarios, draws=300, seed=2),
+    }
+
+
+def test_the_landing_page_shows_each_company_with_its_brief(company_results) -> None:
+    from cxtradeoff import printcheck
+    from cxtradeoff.formatting import decision_break_even, decision_lines
+
+    spanish, telecom, bank = (company_results[k] for k in ("spanish", "telecom", "bank"))
+    manifest = Manifest(build_id="b", built_at="t", config="reports.yaml", reports={
+        "evidence": {"title": "What customers say", "notebook": "01.ipynb", "status": "ok",
+                     "outputs": {"html": "evidence.html", "pdf": "evidence.pdf"}},
+        "spanish": _company_entry(spanish), "spanish.brief": _brief_entry("spanish"),
+        "telecom": _company_entry(telecom), "telecom.brief": _brief_entry("telecom"),
+        "bank": _company_entry(bank, display_name="<b>Bank</b>"),
+        "bank.brief": {**_brief_entry("bank"), "status": "failed", "error": "PDF not printed"},
+        "orphan.brief": _brief_entry("orphan"),
+    })  # fmt: skip
+    results = {"spanish": spanish, "telecom": telecom, "bank": bank}
+    companies, others = finish.landing_rows(manifest, results)
+    assert [c["name"] for c in companies] == ["spanish", "telecom", "bank"]
+    assert [o["name"] for o in others] == ["evidence", "orphan.brief"]
+    row = {c["name"]: c for c in companies}
+    assert row["spanish"]["brief"]["href"] == "spanish.brief.pdf"
+    rule = spanish.scenarios["full_automation"].blocked_by
+    assert row["spanish"]["forbidden"] == [f"Full automation and reversal not allowed: {rule}"]
+    assert row["telecom"]["pilot"] and not row["spanish"]["pilot"]
+    assert row["telecom"]["assumed"].endswith("after an illustrative pilot")
+    assert row["telecom"]["decision"] == decision_lines(telecom).title
+    assert row["spanish"]["sentence"] == decision_lines(spanish).decision
+    assert bank.recommended == "status_quo"
+    value, note = decision_break_even(bank)
+    assert (row["bank"]["break_even"], row["bank"]["break_even_note"]) == (value, note)
+    assert row["bank"]["brief"]["status_words"] == "failed"
+
+    page = finish.render_index(manifest, results=results)
+    assert 'href="telecom.brief.pdf"' in page and 'href="telecom.brief.html"' in page
+    assert "after an illustrative pilot" in page and "PDF not printed" in page
+    assert "<b>Bank</b>" not in page  # escaped (the title comes from the results file)
+    text = re.sub(r"<[^>]+>", " ", page.split("<body>", 1)[1])
+    assert printcheck.code_identifiers(text) == [], "code names on the landing page"
+    assert "06-brief.ipynb" not in page and "n.ipynb" not in page  # no notebook paths shown
+
+
+def test_the_finisher_keeps_each_report_results_file_beside_its_entry(
+    tmp_path: Path, company_results
+) -> None:
+    from cxtradeoff.contracts import write_model
+
+    spanish = company_results["spanish"]
+    write_model(spanish, tmp_path / "spanish_telecom.results.json")
+    entries = {"spanish": ReportEntry.model_validate(_company_entry(spanish)),
+               "broken": ReportEntry.model_validate(_company_entry(spanish, outputs={"results": "none.json"}))}  # fmt: skip
+    finisher = finish.Finisher(out_dir=tmp_path, root=tmp_path, build_id="b", built_at="t",
+                               config="c", order=list(entries), formats=("html",), commit=None,
+                               versions={}, entries=entries)  # fmt: skip
+    assert set(finisher.results) == {"spanish"}  # an unreadable one is left out, not fatal
+    assert finisher.results["spanish"] == spanish

@@ -117,13 +117,13 @@ def test_notebook_on_the_project_data(tmp_path: Path) -> None:
     assert len(bars) == 6
     assert "What customers say about AI in customer service" in svg
     for status in {r["status"] for r in claims if r["id"] in bars}:
-        assert f"· {status}" in svg
+        assert status in svg
 
     surveys = read_csv(paths.CUSTOMER_SURVEYS)
     found = set(re.findall(r'id="survey-([a-z0-9_]+)"', surveys_svg))
     assert found == {r["id"] for r in surveys}
     assert "Consumer surveys published since the article" in surveys_svg
-    assert "Five9, 2026 · vendor survey · secondary only" in surveys_svg
+    assert "Five9, 2026" in surveys_svg and "vendor survey · secondary only" in surveys_svg
 
     tables = dict(zip(TABLES, outputs(nb, "text/html"), strict=True))
     for name, html_text in tables.items():
@@ -182,7 +182,7 @@ def test_notebook_follows_edited_data_and_parameters(tmp_path: Path) -> None:
     assert "Newer surveys: edited title" in surveys_svg
     assert set(re.findall(r'id="bar-([a-z0-9_]+)"', svg)) == expected_bars(kept)
     assert "Customers and AI: edited data" in svg
-    assert "Verint · vendor survey · number differs" in svg
+    assert "Verint" in svg and "vendor survey · number differs" in svg
     claims_html = outputs(nb, "text/html")[0]
     assert len(re.findall(r"<tr data-id=", claims_html)) == len(kept) == 10
     summary = outputs(nb, "text/markdown")[0]

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from cxtradeoff import paths
+from cxtradeoff.formatting import scenario_title
 from cxtradeoff.results import ANALYSE_KEYS, MONTE_CARLO_KEYS
 
 NOTEBOOK = paths.NOTEBOOKS_DIR / "02-savings-vs-loyalty.ipynb"
@@ -35,6 +36,7 @@ def test_committed_notebook_is_stripped_and_parameterised():
         "currency: str =",
         "overrides: dict =",
         "profiles_path: str =",
+        "pilot_file: str =",
         "results_path: str =",
         "title: str =",
     ):
@@ -45,6 +47,25 @@ def test_committed_notebook_is_stripped_and_parameterised():
         if cell.cell_type == "code":
             assert cell.outputs == []
             assert cell.execution_count is None
+
+
+def test_the_notebook_is_thin():
+    """Parameters, prose and calls: under 40 lines of code, the parameters cell included;
+    the logic (and the one break-even chart the exploration panel shares) is in the package."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [
+        line
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if line.strip()
+    ]
+    assert len(code) < 40, f"{len(code)} lines of code"
+    source = "\n".join(code)
+    assert "plots.break_even_figure(" in source
+    assert source.count("analyse_profile(") == 1  # one Monte Carlo per report
+    for computed in ("conversion_curve", "npv_grid", "monte_carlo(", "simulate("):
+        assert computed not in source
 
 
 def _cli(*args: str) -> dict:
@@ -75,7 +96,7 @@ def test_notebook_runs_and_its_headline_matches_the_command_line(tmp_path):
         "profile": "telecom",
         "scenarios": ["status_quo", "full_automation", "hybrid"],
         "horizon_years": 4,
-        "draws": 400,
+        "draws": 1000,
         "seed": 7,
         "currency": "",
         "overrides": {"switch_conversion": 0.1, "replace_lost_customers": False},
@@ -96,7 +117,7 @@ def test_notebook_runs_and_its_headline_matches_the_command_line(tmp_path):
     assert results["profile"] == "telecom"
     assert results["display_name"] == HOSTILE
     assert results["currency"] == "EUR"
-    assert (results["horizon_years"], results["draws"], results["seed"]) == (4, 400, 7)
+    assert (results["horizon_years"], results["draws"], results["seed"]) == (4, 1000, 7)
     assert list(results["scenarios"]) == params["scenarios"]
     for scenario in results["scenarios"].values():
         for key in (*ANALYSE_KEYS, *MONTE_CARLO_KEYS, "p_best"):
@@ -119,7 +140,7 @@ def test_notebook_runs_and_its_headline_matches_the_command_line(tmp_path):
         "--set",
         "horizon_years=4",
         "--draws",
-        "400",
+        "1000",
         "--seed",
         "7",
         "--profiles-file",
@@ -134,27 +155,102 @@ def test_notebook_runs_and_its_headline_matches_the_command_line(tmp_path):
     nb = nbformat.read(output, as_version=4)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert errors == []
-    markdown = [
-        o["data"]["text/markdown"]
-        for c in nb.cells
-        for o in c.get("outputs", [])
-        if "text/markdown" in o.get("data", {})
-    ]
-    summary = next(m for m in markdown if m.startswith("## Executive summary"))
+    markdown = _outputs(nb, "text/markdown")
+    decision = next(m for m in markdown if m.startswith("## The decision"))
+    assert "Recommended: " in decision
+    assert "These figures use what a pilot measured" not in decision  # no pilot, no note
+    scenarios = next(m for m in markdown if m.startswith("## Scenario by scenario"))
     k = round(100 * full["break_even_conversion_npv"], 1)
-    assert f"pays only if fewer than {k}% of the customers who would consider leaving" in summary
-    assert "Recommended: " in summary.split("\n")[2]
-    assert "with the one-off costs counted as well" in summary
-    html_outputs = " ".join(
-        o["data"]["text/html"]
-        for c in nb.cells
-        for o in c.get("outputs", [])
-        if "text/html" in o.get("data", {})
-    )
+    assert f"pays only if fewer than {k}% of the customers who would consider leaving" in scenarios
+    assert "with the one-off costs counted as well" in scenarios
+    assert not any(m.startswith("## What the pilot measured") for m in markdown)
+    html_outputs = " ".join(_outputs(nb, "text/html"))
     everything = " ".join(markdown) + html_outputs
     assert "<script>alert(1)" not in everything
     assert "<b>report</b>" not in everything
     assert "&lt;script&gt;" in " ".join(markdown)
-    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(images) == 5  # savings, break-even, heatmap, tornado, Monte Carlo
+    # the options table: every scenario in words, the recommended one marked
+    assert f"{scenario_title(results['recommended'])} (recommended)" in html_outputs
+    for name in params["scenarios"]:
+        assert scenario_title(name) in html_outputs
+    # code names only in the analysts' appendix, the last table
+    appendix = html_outputs.rindex('id="cx-code-names"')
+    assert "switch_conversion" not in html_outputs[:appendix]
+    assert "switch_conversion" in html_outputs[appendix:]
+    assert "e+0" not in everything  # no number in scientific notation
+    svgs = _outputs(nb, "image/svg+xml")
+    assert len(svgs) == 5  # savings, break-even, heat map, tornado, Monte Carlo
+    assert _outputs(nb, "image/png") == []
+    assert all("<text" in svg for svg in svgs)  # text kept as text, measurable in the PDF
     assert "Caveats" in " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def _outputs(nb, mime: str) -> list[str]:
+    return [
+        o["data"][mime] for c in nb.cells for o in c.get("outputs", []) if mime in o.get("data", {})
+    ]
+
+
+@pytest.mark.slow
+def test_with_a_pilot_the_report_uses_its_posterior_and_says_so(tmp_path):
+    """``pilot_file`` set: one analysis with the pilot's counts, the decision says the figures
+    use its posterior and states the assumption, and a section shows what it measured."""
+    import papermill as pm
+
+    from cxtradeoff.pilot import ASSUMPTION, read_pilot_file
+    from cxtradeoff.profiles import load_profiles
+    from cxtradeoff.results import analyse_profile
+
+    results_path = tmp_path / "results.json"
+    params = {
+        "profile": "telecom",
+        "draws": 2000,
+        "seed": 11,
+        "pilot_file": "telecom-illustrative-pilot.csv",
+        "results_path": str(results_path),
+        "as_of": "2026-01-01",
+    }
+    output = tmp_path / "executed.ipynb"
+    pm.execute_notebook(
+        str(NOTEBOOK),
+        str(output),
+        parameters=params,
+        kernel_name="cxtradeoff",
+        cwd=str(tmp_path),
+        progress_bar=False,
+    )
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    pilot = results["pilot"]
+    assert pilot is not None
+    assert (pilot["scenario"], pilot["ai_customers"], pilot["ai_churned"]) == (
+        "full_automation",
+        25000,
+        1335,
+    )
+    # the same analysis from the package: the notebook passed the pilot's counts through
+    from datetime import date
+
+    expected = analyse_profile(
+        load_profiles()["telecom"],
+        ["status_quo", "hybrid", "full_automation", "reversal"],
+        draws=2000,
+        seed=11,
+        as_of=date(2026, 1, 1),
+        pilot=read_pilot_file(paths.DATA_DIR / "pilots" / "telecom-illustrative-pilot.csv"),
+    ).results
+    assert results["recommended"] == expected.recommended
+    assert results["headline"]["npv_mean"] == pytest.approx(expected.headline.npv_mean)
+
+    nb = nbformat.read(output, as_version=4)
+    markdown = _outputs(nb, "text/markdown")
+    decision = next(m for m in markdown if m.startswith("## The decision"))
+    assert "These figures use what a pilot measured" in decision
+    flat = " ".join(decision.replace("\\", "").split())
+    assert " ".join(ASSUMPTION.split()) in flat
+    section = next(m for m in markdown if m.startswith("## What the pilot measured"))
+    assert "randomised pilot" in section
+    html_outputs = " ".join(_outputs(nb, "text/html"))
+    assert 'id="cx-pilot"' in html_outputs
+    svgs = _outputs(nb, "image/svg+xml")
+    assert len(svgs) == 6  # the five charts and the prior against the posterior
+    assert "What the pilot says" in svgs[-1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import subprocess
@@ -13,6 +15,7 @@ from scipy import special, stats
 from statsmodels.stats.power import NormalIndPower
 
 from cxtradeoff import paths
+from cxtradeoff.cli import main
 from cxtradeoff.commands import pilot as pilot_command
 from cxtradeoff.contracts import PilotResult, ResultsFile, load_results
 from cxtradeoff.decision import DEFAULT_DRAWS, decide
@@ -508,6 +511,21 @@ def test_the_chart_marks_the_break_even_in_words(telecom):
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``cxtradeoff pilot ARGS`` in this process: what the user sees and the exit status.
+
+    In process rather than in a subprocess, so that the many bad-input cases stay fast;
+    :func:`real_cli` runs the installed command once for the plan.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(["pilot", *args])
+        except SystemExit as exc:  # argparse's own usage errors
+            status = int(exc.code or 0)
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
+
+
+def real_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cxtradeoff.cli", "pilot", *args],
         capture_output=True,
@@ -518,7 +536,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_plan_through_the_command_line():
-    proc = cli(
+    proc = real_cli(
         "plan", "--profile", "telecom", "--scenario", "full_automation", "--months", "3",
         "--draws", "3000", "--seed", "4",
     )  # fmt: skip

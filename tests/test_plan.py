@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 import doctest
+import os
 import time
 from pathlib import Path
 
 import pytest
 
 from cxtradeoff.errors import ConfigError
+from cxtradeoff.paths import PACKAGE_DIR
 from cxtradeoff.pipeline import plan
 from cxtradeoff.pipeline.config import BuildConfig, ReportSpec
 from cxtradeoff.pipeline.plan import Previous, make_plan
@@ -21,6 +23,7 @@ def _spec(name: str, *deps: str, **params: object) -> ReportSpec:
                       depends_on=list(deps))  # fmt: skip
 
 
+PIPELINE = PACKAGE_DIR / "pipeline"
 A, B, C, E = _spec("a"), _spec("b"), _spec("c", "a", "b"), _spec("e")
 SPECS = [A, B, C, E]
 INPUTS = {s.name: {f"{s.name}.ipynb": f"hash-{s.name}"} for s in SPECS}
@@ -208,3 +211,20 @@ def test_the_runner_passes_on_what_the_executor_says_and_skips_readers_of_a_fail
     assert ended == {"a": "ok", "b": "failed", "c": "skipped", "e": "ok"}
     assert runner.notes == [f"{note[0]}: {note[1]}"]
     assert any(e.kind == "note" and e.report == "a" for e in events)
+
+
+def test_importing_the_pipeline_has_no_side_effect(tmp_path: Path) -> None:
+    """No umask change, no thread, no file or folder made (the kernels' tmp included)."""
+    import subprocess
+    import sys
+
+    modules = ["cxtradeoff.pipeline." + p.stem for p in sorted(PIPELINE.glob("*.py"))]
+    modules += ["cxtradeoff.commands.build", "cxtradeoff.report_checks"]
+    imports = "; ".join(f"import {m}" for m in modules)
+    code = f"import os, threading; os.umask(0o027); {imports}; "
+    code += "print(oct(os.umask(0)), threading.active_count())"
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=tmp_path, env=env)  # fmt: skip
+    assert run.stdout.split() == ["0o27", "1"]
+    assert list(tmp_path.iterdir()) == []

@@ -221,6 +221,8 @@ class PilotResult(_Contract):
     ``prior_p_below_break_even`` / ``posterior_p_below_break_even`` the share of draws of
     the conversion below it, before and after the pilot. ``prior`` and ``posterior`` are
     the decision before and after the pilot on the same draws of every other input.
+    ``source`` is where the counts come from, as the pilot file says; a source that starts
+    with "illustrative" marks invented counts, and every output says so.
     """
 
     scenario: str
@@ -229,6 +231,7 @@ class PilotResult(_Contract):
     ai_churned: int = Field(ge=0)
     control_customers: int = Field(gt=0)
     control_churned: int = Field(ge=0)
+    source: str | None = None
     assumption: str
     prior_switch_conversion: ConversionInterval
     extra_annual_churn: ExtraChurnPosterior

@@ -11,8 +11,6 @@ and jurisdictions are shown as text, never as the codes the data files use.
 from __future__ import annotations
 
 import html
-import io
-import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,7 +18,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
@@ -41,6 +38,7 @@ from cxtradeoff.evidence import (
     load_surveys,
 )
 from cxtradeoff.formatting import COLOURS
+from cxtradeoff.plots import figure_svg
 from cxtradeoff.rules import (
     EU_MEMBERS,
     REQUIREMENT_LABELS,
@@ -295,8 +293,16 @@ def newer_surveys(surveys: pd.DataFrame) -> pd.DataFrame:
     return chosen.drop(columns="topic_order").reset_index(drop=True)
 
 
-_ROW_IN = 0.62  # height of one bar's row, inches
-_WRAP = 40  # characters per line of a bar's description
+_ROW_IN = 0.38  # height of one bar's row, inches: two lines of 8.5 pt type and a gap
+_WRAP = 52  # characters per line of a bar's description (two lines at most in the data)
+_LABEL_RIGHT = 2.6  # the x axis runs to 2.6 (bars to 1): room for the labels right of the bars
+
+
+def _bar_label(value: str, label: str) -> str:
+    """The text right of a bar on two lines: the figure and who gave it, then the rest
+    (``"83%  Five9, 2026\nvendor survey · secondary only"``)."""
+    head, _, rest = label.partition(" · ")
+    return f"{value}  {head}" + (f"\n{rest}" if rest else "")
 
 
 def _bar_rows(
@@ -312,29 +318,36 @@ def _bar_rows(
     positions = list(range(n))[::-1]
     for y, row in zip(positions, data.to_dict("records"), strict=True):
         colour = COLOURS.get(row["status"], "#7f7f7f")
-        (bar,) = ax.barh(y, row[values], color=colour, height=0.62)
+        (bar,) = ax.barh(y, row[values], color=colour, height=0.6)
         bar.set_gid(f"{gid}-{row['id']}")
         right = row[values]
         if with_source and not _missing(row["source_value"]):
             right = max(right, row["source_value"])
             ax.plot(row["source_value"], y, marker="D", color="black", markersize=5, zorder=3)
         text = _value_text(row) if with_source else format_value(row[values], unit="share")
-        ax.text(right + 0.02, y, f"{text}  {row['label']}", va="center", fontsize=8.5)
+        ax.text(
+            right + 0.03, y, _bar_label(text, row["label"]), va="center", fontsize=8.5,
+            linespacing=1.0,
+        )  # fmt: skip
     ax.set_yticks(positions)
     ax.set_yticklabels([textwrap.fill(t, _WRAP) for t in data[descriptions]], fontsize=8.5)
     ax.set_ylim(-0.6, n - 0.4)
-    ax.set_xlim(0, 1.45)
+    ax.set_xlim(0, _LABEL_RIGHT)
     ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
     ax.spines["bottom"].set_bounds(0, 1)
     ax.grid(axis="y", visible=False)
 
 
+def _fit(fig: Figure) -> None:
+    """Lay the chart out within the page's width: descriptions left, the legend's band
+    (0.35 in) kept free below the axis label."""
+    fig.tight_layout(rect=(0.0, 0.35 / fig.get_figheight(), 1.0, 1.0))
+
+
 def _legend(fig: Figure, ax: Axes, statuses: set[str], *, diamond: bool) -> None:
     """Status colours (and the diamond, when drawn) below ``ax``."""
-    handles: list[Any] = [
-        Patch(color=COLOURS[s], label=s) for s in STATUSES if s in statuses
-    ]
+    handles: list[Any] = [Patch(color=COLOURS[s], label=s) for s in STATUSES if s in statuses]
     if diamond:
         handles.append(
             Line2D([], [], marker="D", color="black", linestyle="", markersize=5,
@@ -345,7 +358,7 @@ def _legend(fig: Figure, ax: Axes, statuses: set[str], *, diamond: bool) -> None
     fig.legend(
         handles=handles,
         loc="upper left",
-        bbox_to_anchor=(box.x0 - 0.02, box.y0 - 0.55 / height),
+        bbox_to_anchor=(0.0, box.y0 - 0.42 / height),
         ncol=min(len(handles), 4),
         frameon=False,
         handlelength=1.2,
@@ -374,12 +387,13 @@ def customer_shares_chart(claims: pd.DataFrame, *, title: str) -> Figure:
     matplotlib.figure.Figure
     """
     data = customer_shares(claims)
-    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 1.2 + _ROW_IN * max(len(data), 1)))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 0.9 + _ROW_IN * max(len(data), 1)))
     _bar_rows(
         ax, data, values="article_value", descriptions="article_claim", gid="bar", with_source=True
     )
     ax.set_title(title, loc="left")
-    ax.set_xlabel("share of customers, as the article gives it", fontsize=9)
+    ax.set_xlabel("share of customers, as the article gives it", fontsize=9, loc="left")
+    _fit(fig)
     _legend(fig, ax, set(data["status"]), diamond=True)
     return fig
 
@@ -404,49 +418,20 @@ def newer_surveys_chart(surveys: pd.DataFrame, *, title: str) -> Figure:
     matplotlib.figure.Figure
     """
     data = newer_surveys(surveys)
-    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 1.2 + _ROW_IN * max(len(data), 1)))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 0.9 + _ROW_IN * max(len(data), 1)))
     _bar_rows(ax, data, values="value", descriptions="figure", gid="survey", with_source=False)
     ax.set_title(title, loc="left")
-    ax.set_xlabel("share of consumers, as the survey gives it", fontsize=9)
+    ax.set_xlabel("share of consumers, as the survey gives it", fontsize=9, loc="left")
+    _fit(fig)
     _legend(fig, ax, set(data["status"]), diamond=False)
     return fig
-
-
-def figure_svg(fig: Figure, *, close: bool = True) -> str:
-    """Render a figure as SVG text, with text kept as text (searchable in HTML and PDF).
-
-    Parameters
-    ----------
-    fig
-        The figure.
-    close
-        Close the figure afterwards (so a notebook does not show it twice).
-
-    Returns
-    -------
-    str
-        The SVG document.
-    """
-    buffer = io.StringIO()
-    with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cxtradeoff"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
-    if close:
-        plt.close(fig)
-    svg = buffer.getvalue()
-    # scale to the width of the page or column instead of overflowing it
-    return re.sub(
-        r'<svg ([^>]*?)width="([\d.]+)pt" height="[\d.]+pt"',
-        r'<svg \1width="100%" style="max-width: \2pt; height: auto"',
-        svg,
-        count=1,
-    )
 
 
 # --------------------------------------------------------------------------- tables
 
 _TABLE_CSS = """<style>
 table.cx-evidence {border-collapse: collapse !important; width: 100% !important;
-  table-layout: fixed; font-size: 0.86em; line-height: 1.35;}
+  table-layout: fixed; font-size: 8.5pt; line-height: 1.35;}
 table.cx-evidence th, table.cx-evidence td {border: 1px solid #bbb !important;
   padding: 4px 6px !important; vertical-align: top !important; text-align: left !important;
   overflow-wrap: break-word;}

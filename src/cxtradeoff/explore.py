@@ -4,10 +4,10 @@ The analyst's notebook ``04-explore.ipynb`` calls two things from here:
 
 - :func:`explore_state`, a pure function: one profile, one scenario and a few
   overrides in, the headline figures and the break-even chart out. It calls the same
-  functions as the reports (:func:`cxtradeoff.results.analyse_scenario`,
-  :func:`cxtradeoff.uncertainty.conversion_curve`,
-  :func:`cxtradeoff.plots.break_even_chart`), so a slider position gives exactly the
-  numbers a report built with the same overrides would print.
+  functions as the reports (:func:`cxtradeoff.results.analyse_scenario` and the
+  reports' own break-even chart, :func:`cxtradeoff.plots.break_even_figure`), so a
+  slider position gives exactly the numbers and the chart a report built with the
+  same overrides would print.
 - :func:`control_panel`, which builds the ipywidgets controls (profile, scenario,
   automation share, switch conversion, escalation mitigation, cost per human contact)
   and wires every change to :func:`explore_state`. The chart is shown in an
@@ -46,7 +46,6 @@ from cxtradeoff.formatting import (
     chance,
     customers,
     money,
-    scenario_colour,
     scenario_label,
     scenario_title,
     verdict,
@@ -55,7 +54,6 @@ from cxtradeoff.model import get_scenario, scenario_phases
 from cxtradeoff.narrative import counts_one_off_costs
 from cxtradeoff.profiles import Profile, get_profile
 from cxtradeoff.results import DEFAULT_SEED, analyse_scenario
-from cxtradeoff.uncertainty import conversion_curve, distribution_table
 
 #: the parameters the sliders move, in the order they are shown
 SLIDER_PARAMETERS: tuple[str, ...] = (
@@ -161,47 +159,14 @@ def _chart(
     profile: Profile, scenario: str, overrides: Mapping[str, Any], headline: Mapping[str, Any]
 ) -> Figure:
     """The report's break-even chart for the explored setting, plus the report's curve."""
-    k_star = headline["break_even_conversion_npv"]  # where the curve crosses zero
-    reference: float | None = None
-    if overrides:
-        reference = ScenarioResult(
-            **analyse_scenario(profile, scenario, draws=0)
-        ).break_even_conversion_npv
-    k_now = float(headline["switch_conversion"])
-    axis = plots.conversion_axis([k_star, reference], minimum=max(0.4, 1.15 * k_now))
-    prior = distribution_table(profile.parameters, scenario, overrides=overrides)
-    row = prior[prior["parameter"] == "switch_conversion"].iloc[0]
-    figure = plots.break_even_chart(
-        axis,
-        {
-            scenario: conversion_curve(
-                profile.parameters, scenario, conversion=axis, overrides=overrides
-            )
-        },
-        {scenario: k_star},
+    return plots.break_even_figure(
+        profile.parameters,
+        [scenario],
         currency=profile.currency,
-        prior_interval=(float(row["p10"]), float(row["p90"])),
-        base_conversion=k_now,
+        overrides=overrides,
+        compare_without_overrides=True,
+        base_label="Conversion set",
     )
-    ax = figure.axes[0]
-    title = scenario_title(scenario)
-    for line in ax.get_lines():
-        if line.get_label() == "Base value":
-            line.set_label("Conversion set")
-        elif overrides and line.get_label() == title:
-            line.set_label(f"{title}, explored values")
-    if overrides:
-        ax.plot(
-            axis,
-            conversion_curve(profile.parameters, scenario, conversion=axis),
-            color=scenario_colour(scenario),
-            linestyle="--",
-            linewidth=1.4,
-            alpha=0.7,
-            label=f"{title}, report's values",
-        )
-    ax.legend(loc="best")
-    return figure
 
 
 def headline_html(headline: Mapping[str, Any]) -> str:

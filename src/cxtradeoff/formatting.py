@@ -26,21 +26,43 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # the contracts are core too; only their shape is needed here
+    from cxtradeoff.contracts import PilotResult, ResultsFile
 
 __all__ = [
     "COLOURS",
     "MISSING",
     "PARAMETER_LABELS",
+    "PARAMETER_UNITS",
     "SCENARIO_LABELS",
     "SCENARIO_TITLES",
+    "DecisionLines",
     "break_even_sentence",
     "break_even_words",
     "chance",
     "customers",
+    "decision_break_even",
+    "decision_contender",
+    "decision_lines",
+    "decision_sentence",
+    "decision_short",
+    "decision_title",
+    "evppi_sentence",
+    "flip_sentence",
+    "forbidden_lines",
+    "forbidden_words",
     "money",
+    "number",
     "parameter_label",
+    "parameter_value",
+    "pilot_sentence",
+    "plain_words",
+    "reversibility",
     "scenario_colour",
     "scenario_label",
     "scenario_title",
@@ -91,7 +113,7 @@ PARAMETER_LABELS: Mapping[str, str] = MappingProxyType(
         "implementation_cost": "One-off build and integration cost",
         "severance_months": "Severance per agent cut (months of cost)",
         "consider_switch_share": "Customers who would consider leaving over AI",
-        "switch_conversion": "Of those, share who actually leave each year",
+        "switch_conversion": "Would-be leavers who actually leave each year",
         "escalation_mitigation": "Risk removed by an easy path to a person",
         "escalation_penalty": "Extra risk after a failed AI contact (times)",
         "retention_spend_per_customer": "Retention spend per customer a year",
@@ -100,6 +122,46 @@ PARAMETER_LABELS: Mapping[str, str] = MappingProxyType(
         "contacts_per_agent_per_year": "Contacts one agent handles a year",
         "rehiring_cost_per_agent": "Cost to rehire one agent",
     }
+)
+
+#: how each model input's value reads: ``money`` (an amount in the company's currency),
+#: ``unit_cost`` (a small amount, to the cent), ``share`` (0..1 as a percentage),
+#: ``count``, ``years``, ``months``, ``times`` (a multiple), ``contacts`` (a count a
+#: year, one decimal) and ``yes_no``
+PARAMETER_UNITS: Mapping[str, str] = MappingProxyType(
+    {
+        "customers": "count",
+        "revenue_per_customer": "money",
+        "margin": "share",
+        "retention_rate": "share",
+        "discount_rate": "share",
+        "horizon_years": "years",
+        "contacts_per_customer": "contacts",
+        "contact_reach": "share",
+        "cost_human_contact": "unit_cost",
+        "cost_ai_contact": "unit_cost",
+        "ai_resolution_share": "share",
+        "ai_escalation_share": "share",
+        "assist_productivity": "share",
+        "ai_fixed_cost_per_year": "money",
+        "implementation_cost": "money",
+        "severance_months": "months",
+        "consider_switch_share": "share",
+        "switch_conversion": "share",
+        "escalation_mitigation": "share",
+        "escalation_penalty": "times",
+        "retention_spend_per_customer": "money",
+        "acquisition_multiplier": "times",
+        "replace_lost_customers": "yes_no",
+        "contacts_per_agent_per_year": "count",
+        "rehiring_cost_per_agent": "money",
+    }
+)
+
+_CODE_NAME = re.compile(
+    r"\b(?:"
+    + "|".join(sorted((n for n in PARAMETER_LABELS if "_" in n), key=len, reverse=True))
+    + r")\b"
 )
 
 #: colours by meaning, so a scenario or a status has the same colour in every chart
@@ -152,9 +214,7 @@ def money(value: float | None, currency: str, *, compact: bool = False) -> str:
     sign = "-" if value < 0 else ""
     size = abs(float(value))
     scales = (
-        ((1e9, "B"), (1e6, "M"), (1e3, "k"))
-        if compact
-        else ((1e9, " billion"), (1e6, " million"))
+        ((1e9, "B"), (1e6, "M"), (1e3, "k")) if compact else ((1e9, " billion"), (1e6, " million"))
     )
     for divisor, suffix in scales:
         if size >= divisor:
@@ -163,6 +223,24 @@ def money(value: float | None, currency: str, *, compact: bool = False) -> str:
         return f"{sign}{currency} {size:.3g}"
     rounded = round(size) if size < 1000 else round(size, 2 - math.floor(math.log10(size)))
     return f"{sign if rounded else ''}{currency} {int(rounded):,}"
+
+
+def number(value: float | None) -> str:
+    """A plain number for reading: never in scientific notation, millions in words.
+
+    >>> number(2e6), number(1.6e6), number(12_345.0), number(0.125), number(15.0)
+    ('2 million', '1.6 million', '12,345', '0.125', '15')
+    """
+    if value is None or not _defined(value):
+        return MISSING
+    size = abs(float(value))
+    sign = "-" if value < 0 else ""
+    for divisor, suffix in ((1e9, " billion"), (1e6, " million")):
+        if size >= divisor:
+            return f"{sign}{size / divisor:.3g}{suffix}"
+    if size >= 1000 or size == round(size):
+        return f"{sign}{size:,.0f}"
+    return f"{sign}{size:.3g}"
 
 
 def share(value: float | None, *, digits: int = 1) -> str:
@@ -261,8 +339,7 @@ def break_even_sentence(k_star: float | None, *, one_off_costs: bool = False) ->
     counted = ", with the one-off costs counted as well" if one_off_costs else ""
     if k_star >= 1:
         return (
-            "It pays even if every customer who would consider leaving actually leaves"
-            f"{counted}."
+            f"It pays even if every customer who would consider leaving actually leaves{counted}."
         )
     return (
         f"It pays only if fewer than {share(k_star)} of the customers who would "
@@ -279,11 +356,67 @@ def verdict(npv: float | None) -> str:
     return "pays" if npv is not None and _defined(npv) and npv > 0 else "does not pay"
 
 
+def parameter_value(name: str, value: object, currency: str, *, compact: bool = False) -> str:
+    """A model input's value in its unit (:data:`PARAMETER_UNITS`), for a table a director reads.
+
+    ``None`` reads "the model's default" (an input the model derives when not given);
+    ``compact`` words amounts as :func:`money` does for narrow columns (``EUR 1.84M``).
+
+    Examples
+    --------
+    >>> parameter_value("customers", 8_000_000, "EUR"), parameter_value("margin", 0.35, "EUR")
+    ('8,000,000', '35.0%')
+    >>> parameter_value("cost_ai_contact", 0.8, "EUR"), parameter_value("implementation_cost", 3e6, "EUR")
+    ('EUR 0.80', 'EUR 3 million')
+    >>> parameter_value("acquisition_multiplier", 15.0, "EUR"), parameter_value("severance_months", 6.0, "EUR")
+    ('15 times', '6 months')
+    >>> parameter_value("replace_lost_customers", False, "EUR"), parameter_value("rehiring_cost_per_agent", None, "EUR")
+    ('no', "the model's default")
+    """
+    if value is None:
+        return "the model's default"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not isinstance(value, int | float):
+        return str(value)
+    number = float(value)
+    unit = PARAMETER_UNITS.get(name, "")
+    if unit == "share":
+        return share(number)
+    if unit == "money":
+        return money(number, currency, compact=compact)
+    if unit == "unit_cost":
+        return f"{'-' if number < 0 else ''}{currency} {abs(number):,.2f}"
+    if unit == "contacts":
+        return f"{number:,.1f}"
+    if unit in ("years", "months", "times"):
+        amount = f"{number:,.0f}" if number == round(number) else f"{number:,.1f}"
+        word = {"years": "year", "months": "month", "times": "times"}[unit]
+        return f"{amount} {word}{'' if word == 'times' or amount == '1' else 's'}"
+    return f"{number:,.0f}" if number == round(number) else f"{number:,.3g}"
+
+
+def plain_words(text: str) -> str:
+    """``text`` with every model input's code name replaced by its label in quotes.
+
+    For free text written by analysts (the basis of a profile's value) that a director
+    reads. Only names with an underscore are code names: ``margin`` or ``customers`` in a
+    sentence are words.
+
+    >>> plain_words("contribution margin after costs; 5,728 customers")
+    'contribution margin after costs; 5,728 customers'
+
+    >>> plain_words("severance is counted by severance_months")
+    'severance is counted by “Severance per agent cut (months of cost)”'
+    """
+    return _CODE_NAME.sub(lambda m: f"“{PARAMETER_LABELS[m.group(0)]}”", text)
+
+
 def parameter_label(name: str) -> str:
     """A model input in words (the code name appears only in an analysts' appendix).
 
     >>> parameter_label("switch_conversion")
-    'Of those, share who actually leave each year'
+    'Would-be leavers who actually leave each year'
     """
     return PARAMETER_LABELS.get(name, name.replace("_", " ").capitalize())
 
@@ -312,6 +445,26 @@ def decision_title(display_name: str, recommended: str) -> str:
     'Retail bank: keep service with people, no AI for now'
     """
     return f"{display_name}: {DECISION_WORDS.get(recommended, scenario_title(recommended))}"
+
+
+#: the recommendation in a few words, for a subject line listing several companies
+DECISION_SHORT: Mapping[str, str] = MappingProxyType(
+    {
+        "status_quo": "no AI for now",
+        "hybrid": "AI assisting agents",
+        "full_automation": "full automation",
+        "reversal": "automate, then bring people back",
+    }
+)
+
+
+def decision_short(recommended: str) -> str:
+    """The recommendation in a few words (an e-mail subject naming several companies).
+
+    >>> decision_short("hybrid"), decision_short("status_quo")
+    ('AI assisting agents', 'no AI for now')
+    """
+    return DECISION_SHORT.get(recommended, scenario_title(recommended).lower())
 
 
 #: the recommendation as a decision, in a title
@@ -359,17 +512,33 @@ def decision_sentence(
 
 
 def flip_sentence(
-    *, assumed: float, conversion: float | None, to: str | None, direction: str | None
+    *,
+    assumed: float,
+    conversion: float | None,
+    to: str | None,
+    direction: str | None,
+    measured: bool = False,
 ) -> str:
     """The assumption the call hangs on, and the value at which it flips ("each year").
 
+    ``measured`` is True when a pilot's counts replaced the prior: the share is then the
+    pilot's measurement, not an assumption.
+
     >>> flip_sentence(assumed=0.08, conversion=0.207, to="status_quo", direction="above")
     'It assumes that 8.0% of the customers who would consider leaving over AI actually leave each year (a prior: no study measures it); if more than 20.7% leave each year, the status quo (no AI) becomes the better choice.'
+    >>> flip_sentence(assumed=0.076, conversion=None, to=None, direction=None, measured=True)[:66]
+    'After the pilot, 7.6% of the customers who would consider leaving '
     """
-    head = (
-        f"It assumes that {share(assumed)} of the customers who would consider leaving over "
-        "AI actually leave each year (a prior: no study measures it)"
-    )
+    if measured:
+        head = (
+            f"After the pilot, {share(assumed)} of the customers who would consider leaving "
+            "over AI are expected to actually leave each year (the pilot's measurement)"
+        )
+    else:
+        head = (
+            f"It assumes that {share(assumed)} of the customers who would consider leaving "
+            "over AI actually leave each year (a prior: no study measures it)"
+        )
     if conversion is None or to is None:
         return f"{head}; no value of that share between 0 and 100% changes the call."
     side = "more" if direction == "above" else "fewer"
@@ -396,3 +565,206 @@ def evppi_sentence(value: float, currency: str) -> str:
         f"Measuring that share exactly, for instance with a pilot, would be worth up to "
         f"{money(value, currency)} (the expected value of perfect information)."
     )
+
+
+def reversibility(
+    scenario: str, *, severance_cost: float, rehiring_cost: float | None, currency: str
+) -> str:
+    """How far a scenario can be undone, for a table cell: what is cut, what going back costs.
+
+    Parameters
+    ----------
+    severance_cost
+        The scenario's one-off severance (agents it no longer needs).
+    rehiring_cost
+        What rehiring agents to go back from full automation to the hybrid set-up costs
+        (the reversal scenario's rehiring cost); None when that scenario was not compared.
+
+    Examples
+    --------
+    >>> reversibility("status_quo", severance_cost=0, rehiring_cost=None, currency="EUR")
+    'Nothing to undo'
+    >>> reversibility("full_automation", severance_cost=25.2e6, rehiring_cost=2.44e6,
+    ...               currency="EUR")
+    'Costly to undo: agents cut (EUR 25.2M severance); back to hybrid: about EUR 2.44M to rehire'
+    """
+    severance = money(severance_cost, currency, compact=True)
+    if scenario == "status_quo":
+        return "Nothing to undo"
+    if scenario == "hybrid":
+        words = "Easy to undo: people stay in the loop"
+        if severance_cost > 0:
+            words += f"; fewer agents ({severance} severance)"
+        return words
+    if scenario == "full_automation":
+        words = "Costly to undo: agents cut"
+        if severance_cost > 0:
+            words += f" ({severance} severance)"
+        if rehiring_cost:
+            rehire = money(rehiring_cost, currency, compact=True)
+            words += f"; back to hybrid: about {rehire} to rehire"
+        return words
+    if scenario == "reversal":
+        if rehiring_cost:
+            rehire = money(rehiring_cost, currency, compact=True)
+            return f"Undone in year 2: {rehire} to rehire, counted in its figures"
+        return "Undone in year 2"
+    return ""
+
+
+def forbidden_words(rule: str | None, *, scenarios: Sequence[str] = ()) -> str:
+    """Scenarios a binding rule forbids, with the rule's name (a table cell, a list).
+
+    >>> forbidden_words("Spain's Law 10/2025 on customer service (large firms)")
+    "Not allowed: Spain's Law 10/2025 on customer service (large firms)"
+    >>> forbidden_words("Rule X", scenarios=["full_automation", "reversal"])
+    'Full automation and reversal not allowed: Rule X'
+    """
+    named = rule or "a rule that binds the company"
+    if not scenarios:
+        return f"Not allowed: {rule}" if rule else "Not allowed by a rule that binds the company"
+    titles = [scenario_title(s).lower() for s in scenarios]
+    listed = ", ".join(titles[:-1]) + (" and " if len(titles) > 1 else "") + titles[-1]
+    return f"{listed[0].upper()}{listed[1:]} not allowed: {named}"
+
+
+def pilot_is_illustrative(pilot: PilotResult) -> bool:
+    """Whether a pilot's counts are invented for illustration (its source says so)."""
+    return (pilot.source or "").strip().lower().startswith("illustrative")
+
+
+def after_pilot(pilot: PilotResult) -> str:
+    """``after the pilot``, or ``after an illustrative pilot`` when its counts are invented.
+
+    Every output that shows figures updated by a pilot says which it was, so invented
+    counts are never read as a measurement.
+    """
+    return "after an illustrative pilot" if pilot_is_illustrative(pilot) else "after the pilot"
+
+
+def pilot_sentence(pilot: PilotResult) -> str:
+    """A pilot and what it changed, in one sentence (the brief, the e-mail).
+
+    The switching conversion it measured (mean, each year) against the one assumed
+    before, and whether the recommendation stayed.
+    """
+    piloted = scenario_title(pilot.scenario).lower()
+    months = f"{pilot.months}-month"
+    before, after = pilot.prior.recommended, pilot.posterior.recommended
+    outcome = (
+        "the recommendation stays"
+        if before == after
+        else f"the recommendation moves from {scenario_title(before).lower()} to "
+        f"{scenario_title(after).lower()}"
+    )
+    kind = "an illustrative" if pilot_is_illustrative(pilot) else "a"
+    return (
+        f"After {kind} {months} pilot of {piloted} ({pilot.ai_churned:,} of "
+        f"{pilot.ai_customers:,} customers left, against {pilot.control_churned:,} of "
+        f"{pilot.control_customers:,} on today's service), "
+        f"{share(pilot.switch_conversion.mean)} of the customers who would consider leaving "
+        f"over AI are expected to leave each year, against "
+        f"{share(pilot.prior_switch_conversion.mean)} assumed before; {outcome}."
+    )
+
+
+class DecisionLines(NamedTuple):
+    """A company's decision as the brief, the landing page and the e-mail word it.
+
+    ``title`` states the decision (with "after the pilot" when a pilot's counts replaced
+    the prior); ``decision`` is the recommendation with its expected net present value
+    and chance of loss; ``flip`` the assumption the call hangs on; ``evppi`` what
+    measuring it is worth; ``pilot`` the pilot in one sentence, or None.
+    """
+
+    title: str
+    decision: str
+    flip: str
+    evppi: str
+    pilot: str | None
+
+
+def decision_contender(results: ResultsFile) -> str | None:
+    """The permitted AI scenario with the highest expected net present value (None if none).
+
+    What a status-quo recommendation turned down, as the results file's drivers choose it.
+    """
+    candidates = [
+        name
+        for name, scenario in results.scenarios.items()
+        if name != "status_quo" and scenario.permitted
+    ]
+
+    def expected(name: str) -> float:
+        value = results.scenarios[name].npv_mean
+        return value if value is not None and _defined(value) else -math.inf
+
+    return max(candidates, key=expected, default=None)
+
+
+def decision_lines(results: ResultsFile) -> DecisionLines:
+    """The decision of a results file in words: the same sentences wherever it is shown."""
+    head = results.headline
+    contender = decision_contender(results)
+    other = results.scenarios[contender] if contender else None
+    title = decision_title(results.display_name, results.recommended)
+    if results.pilot is not None:
+        title += f" ({after_pilot(results.pilot)})"
+    return DecisionLines(
+        title=title,
+        decision=decision_sentence(
+            results.recommended,
+            npv_mean=head.npv_mean,
+            p_loss=head.p_loss,
+            currency=results.currency,
+            years=results.horizon_years,
+            contender=contender,
+            contender_npv_mean=other.npv_mean if other else None,
+            contender_p_loss=other.p_loss if other else None,
+        ),
+        flip=flip_sentence(
+            assumed=head.flip.assumed,
+            conversion=head.flip.conversion,
+            to=head.flip.to,
+            direction=head.flip.direction,
+            measured=results.pilot is not None,
+        ),
+        evppi=evppi_sentence(results.evppi_switch_conversion, results.currency),
+        pilot=pilot_sentence(results.pilot) if results.pilot is not None else None,
+    )
+
+
+def decision_break_even(results: ResultsFile) -> tuple[str, str]:
+    """The break-even to set against the assumed conversion, and what it is of.
+
+    The recommended scenario's (over the horizon, one-off costs counted); when the status
+    quo is recommended, that of the AI option that came closest, named in the second
+    part ("" otherwise).
+
+    Returns
+    -------
+    value, note
+        ``("19.3%", "")``, or ``("5.7%", "for hybrid, the closest AI option")``.
+    """
+    chosen = results.recommended
+    if chosen == "status_quo":
+        contender = decision_contender(results)
+        if contender is None:
+            return MISSING, ""
+        k_star = results.scenarios[contender].break_even_conversion_npv
+        return break_even_words(
+            k_star
+        ), f"for {scenario_title(contender).lower()}, the closest AI option"
+    return break_even_words(results.scenarios[chosen].break_even_conversion_npv), ""
+
+
+def forbidden_lines(results: ResultsFile) -> list[str]:
+    """The scenarios a binding rule forbids, one line per rule (landing page, e-mail).
+
+    Empty when every scenario is permitted.
+    """
+    by_rule: dict[str | None, list[str]] = {}
+    for name, scenario in results.scenarios.items():
+        if not scenario.permitted:
+            by_rule.setdefault(scenario.blocked_by, []).append(name)
+    return [forbidden_words(rule, scenarios=names) for rule, names in by_rule.items()]

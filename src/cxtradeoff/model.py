@@ -48,6 +48,11 @@ SHARE_SUM_TOLERANCE: float = 1e-12
 # Parameters
 # ---------------------------------------------------------------------------
 
+# Upper bounds on counts and amounts sit far above any real company (ten billion customers,
+# a billion a year per customer, ten trillion of running cost) and far below where a
+# product of them overflows a float: an absurd value is refused by name, never turned
+# into an infinite or undefined result.
+
 
 class Parameters(BaseModel):
     """Every model input for one company in one scenario, validated.
@@ -61,22 +66,26 @@ class Parameters(BaseModel):
         extra="forbid", frozen=True, strict=True, allow_inf_nan=False, validate_default=True
     )
 
-    customers: int = Field(gt=0, description="N: active customers")
-    revenue_per_customer: float = Field(gt=0, description="R: annual revenue per customer")
+    customers: int = Field(gt=0, le=10_000_000_000, description="N: active customers")
+    revenue_per_customer: float = Field(
+        gt=0, le=1e9, description="R: annual revenue per customer"
+    )
     margin: float = Field(ge=0, le=1, description="g: contribution margin on revenue")
     retention_rate: float = Field(ge=0, lt=1, description="r: baseline annual retention")
     discount_rate: float = Field(ge=0, le=1, description="d: annual discount rate")
     horizon_years: int = Field(ge=1, le=30, description="T: years in the net present value")
     contacts_per_customer: float = Field(
-        ge=0, description="c: service contacts per customer per year (at least p)"
+        ge=0, le=10_000, description="c: service contacts per customer per year (at least p)"
     )
     contact_reach: float = Field(
         ge=0, le=1, description="p: share of customers who contact service in a year"
     )
     cost_human_contact: float = Field(
-        ge=0, description="C_h: fully loaded cost of a human-handled contact"
+        ge=0, le=1e6, description="C_h: fully loaded cost of a human-handled contact"
     )
-    cost_ai_contact: float = Field(ge=0, description="C_ai: cost of an AI-handled contact")
+    cost_ai_contact: float = Field(
+        ge=0, le=1e6, description="C_ai: cost of an AI-handled contact"
+    )
     ai_resolution_share: float = Field(
         ge=0, le=1, description="a: share of contacts fully resolved by AI"
     )
@@ -86,9 +95,11 @@ class Parameters(BaseModel):
     assist_productivity: float = Field(
         ge=0, le=1, description="pi: cost saved on human contacts by AI assistance"
     )
-    ai_fixed_cost_per_year: float = Field(ge=0, description="O: AI platform running cost")
+    ai_fixed_cost_per_year: float = Field(
+        ge=0, le=1e13, description="O: AI platform running cost"
+    )
     implementation_cost: float = Field(
-        ge=0, description="F: one-off build and integration cost at year 0 (no severance)"
+        ge=0, le=1e13, description="F: one-off build and integration cost at year 0 (no severance)"
     )
     severance_months: float = Field(
         default=0.0,
@@ -114,9 +125,11 @@ class Parameters(BaseModel):
         ),
     )
     retention_spend_per_customer: float = Field(
-        ge=0, description="s_r: annual spend to retain one customer (below g * R)"
+        ge=0, le=1e9, description="s_r: annual spend to retain one customer (below g * R)"
     )
-    acquisition_multiplier: float = Field(ge=1, description="M: acquisition cost / retention cost")
+    acquisition_multiplier: float = Field(
+        ge=1, le=1000, description="M: acquisition cost / retention cost"
+    )
     replace_lost_customers: bool = Field(
         default=False, description="true: a lost customer is valued at min(CLV, CAC)"
     )
@@ -124,11 +137,13 @@ class Parameters(BaseModel):
     contacts_per_agent_per_year: float = Field(
         default=6000.0,
         gt=0,
+        le=1e7,
         description="reversal: contacts one full-time human agent handles in a year",
     )
     rehiring_cost_per_agent: float | None = Field(
         default=None,
         ge=0,
+        le=1e9,
         description=(
             "reversal: one-off cost to recruit and train one agent; empty = a quarter of "
             "an agent's annual loaded cost (contacts_per_agent_per_year * cost_human_contact / 4)"
@@ -831,6 +846,57 @@ CONTRACT_OUTPUTS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class LoyaltyFigures:
+    """The loyalty side of one phase, from its inputs: who meets the AI, who leaves, at
+    what value. Scalars or arrays of draws, like every equation here."""
+
+    margin: Value
+    clv: Value
+    value: Value
+    exposure: Value
+    failed_ai_exposure: Value
+    risk_factor: Value
+    extra_churn: Value
+
+
+def loyalty_figures(p: Mapping[str, Any]) -> LoyaltyFigures:
+    """Margin, CLV, value per lost customer, exposures, risk factor z and extra churn delta
+    (e * k capped at 1) of one phase's inputs: the chain of MODEL.md's loyalty equations,
+    written once for the model and for the pilot."""
+    m = margin_per_customer(p["margin"], p["revenue_per_customer"])
+    clv = customer_lifetime_value(
+        m, p["retention_rate"], p["discount_rate"], p["retention_spend_per_customer"]
+    )
+    cac = acquisition_cost(p["acquisition_multiplier"], p["retention_spend_per_customer"])
+    x = exposure(
+        p["contact_reach"],
+        p["contacts_per_customer"],
+        p["ai_resolution_share"],
+        p["ai_escalation_share"],
+    )
+    x_f = failed_ai_exposure(
+        p["contact_reach"], p["contacts_per_customer"], p["ai_escalation_share"]
+    )
+    shared = (p["consider_switch_share"], p["escalation_mitigation"], p["escalation_penalty"])
+    return LoyaltyFigures(
+        margin=m,
+        clv=clv,
+        value=value_per_lost_customer(clv, cac, p["replace_lost_customers"]),
+        exposure=x,
+        failed_ai_exposure=x_f,
+        risk_factor=risk_factor(x, x_f, *shared),
+        extra_churn=extra_churn(
+            x,
+            x_f,
+            p["consider_switch_share"],
+            p["switch_conversion"],
+            p["escalation_mitigation"],
+            p["escalation_penalty"],
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class _Phase:
     """Intermediate figures of one phase that the reversal also needs."""
 
@@ -844,36 +910,10 @@ def _compute_phase(inputs: Mapping[str, Any], *, break_evens: bool = True) -> _P
     leaves the break-even fields NaN instead of computing them for every draw."""
     p = inputs
     T = int(p["horizon_years"])
-    m = margin_per_customer(p["margin"], p["revenue_per_customer"])
-    clv = customer_lifetime_value(
-        m, p["retention_rate"], p["discount_rate"], p["retention_spend_per_customer"]
-    )
-    cac = acquisition_cost(p["acquisition_multiplier"], p["retention_spend_per_customer"])
-    v = value_per_lost_customer(clv, cac, p["replace_lost_customers"])
-    x = exposure(
-        p["contact_reach"],
-        p["contacts_per_customer"],
-        p["ai_resolution_share"],
-        p["ai_escalation_share"],
-    )
-    x_f = failed_ai_exposure(
-        p["contact_reach"], p["contacts_per_customer"], p["ai_escalation_share"]
-    )
-    z = risk_factor(
-        x,
-        x_f,
-        p["consider_switch_share"],
-        p["escalation_mitigation"],
-        p["escalation_penalty"],
-    )
-    delta = extra_churn(
-        x,
-        x_f,
-        p["consider_switch_share"],
-        p["switch_conversion"],
-        p["escalation_mitigation"],
-        p["escalation_penalty"],
-    )
+    loyalty = loyalty_figures(p)
+    m, v, z, delta = loyalty.margin, loyalty.value, loyalty.risk_factor, loyalty.extra_churn
+    clv = loyalty.clv
+    x, x_f = loyalty.exposure, loyalty.failed_ai_exposure
     lost = customers_lost_per_year(p["customers"], delta)
     s = annual_savings(
         p["customers"],

@@ -20,11 +20,14 @@ from cxtradeoff.formatting import (
     evppi_sentence,
     flip_sentence,
     money,
+    pilot_is_illustrative,
     scenario_label,
+    scenario_title,
 )
 
 #: Markdown punctuation that could start emphasis, links, code or headings
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~-])")
+
 
 def escape_text(text: str) -> str:
     """Escape Markdown punctuation, then HTML-special characters (``&``, ``<``, ``>``).
@@ -162,3 +165,103 @@ def executive_summary(results: ResultsFile) -> str:
         "once, the same draws for every scenario; the base case is shown, never used to rank."
     )
     return "\n".join(lines).strip() + "\n"
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def title_block(title: str, results: ResultsFile) -> str:
+    """The report's title and what it is about, as Markdown: company, currency, horizon,
+    the date the plan starts and the draws behind the chances."""
+    pilot = " after a pilot" if results.pilot is not None else ""
+    return (
+        f"# {escape_text(title)}\n\n"
+        f"**{escape_text(results.display_name)}**: amounts in {escape_text(results.currency)}, "
+        f"net present value over {results.horizon_years} years from {results.as_of}, chances "
+        f"over {results.draws:,} Monte Carlo draws{pilot}."
+    )
+
+
+def pilot_note(results: ResultsFile) -> str:
+    """With a pilot, the sentence that says the figures rest on what it measured, and the
+    assumption that carries it to every scenario; otherwise an empty string."""
+    from cxtradeoff.pilot import ASSUMPTION
+
+    pilot = results.pilot
+    if pilot is None:
+        return ""
+    return (
+        f"*These figures use what {'an illustrative' if pilot_is_illustrative(pilot) else 'a'} "
+        f"pilot measured*: {pilot.ai_customers + pilot.control_customers:,} "
+        f"customers over {pilot.months} month{'s' if pilot.months != 1 else ''} "
+        f"({scenario_title(pilot.scenario).lower()} against today's service). The share of "
+        "would-be leavers who actually leave is no longer the prior but its posterior "
+        f"after the pilot. {escape_text(ASSUMPTION)}"
+        + (
+            f" The pilot's counts are illustrative, not measured: {escape_text(pilot.source or '')}."
+            if pilot_is_illustrative(pilot)
+            else ""
+        )
+    )
+
+
+def decision_section(results: ResultsFile) -> str:
+    """The section a report leads with, as Markdown: the decision (:func:`headline_paragraph`)
+    and, after a pilot, :func:`pilot_note`."""
+    parts = ["## The decision", headline_paragraph(results), pilot_note(results)]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def scenarios_section(results: ResultsFile) -> str:
+    """Each scenario other than the status quo in a paragraph, then how scenarios are
+    ranked, as Markdown under the heading "Scenario by scenario"."""
+    lines = ["## Scenario by scenario", ""]
+    for scenario, result in results.scenarios.items():
+        if scenario != "status_quo":
+            lines += [
+                scenario_paragraph(
+                    scenario, result, currency=results.currency, years=results.horizon_years
+                ),
+                "",
+            ]
+    lines.append(
+        f"Scenarios are ranked on their expected net present value over {results.draws:,} "
+        "Monte Carlo draws in which every uncertain input varies at once, the same draws for "
+        "every scenario; the base case (every input at its central value) is shown, never "
+        "used to rank."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def pilot_section(results: ResultsFile) -> str:
+    """With a pilot, the section "What the pilot measured": its counts and what they
+    changed (:func:`cxtradeoff.pilot.pilot_summary`), as Markdown; otherwise empty."""
+    from cxtradeoff.pilot import pilot_summary
+
+    if results.pilot is None:
+        return ""
+    sentences = pilot_summary(results.pilot, currency=results.currency, years=results.horizon_years)
+    return (
+        "## What the pilot measured\n\n"
+        + "\n".join(f"- {escape_text(s)}" for s in sentences)
+        + "\n"
+    )
+
+
+def pilot_caption(results: ResultsFile) -> str:
+    """With a pilot, the caption of its chart (prior against posterior); otherwise empty."""
+    pilot = results.pilot
+    if pilot is None:
+        return ""
+    k_star = pilot.break_even_conversion_npv
+    line = (
+        f" The dashed line is the break-even of {scenario_title(pilot.scenario).lower()}, "
+        f"{break_even_words(k_star)}: it pays when the share stays below it."
+        if k_star is not None and 0 < k_star < 1
+        else ""
+    )
+    return (
+        "**The share of would-be leavers who actually leave, before and after the pilot.** "
+        "Grey: what was assumed before it (a prior, no study measures it); in colour: what "
+        f"the pilot's counts say.{line}"
+    )

@@ -82,17 +82,10 @@ from cxtradeoff.formatting import (
 from cxtradeoff.model import (
     SCENARIO_NAMES,
     Parameters,
-    acquisition_cost,
-    customer_lifetime_value,
     evaluate,
-    exposure,
-    extra_churn,
-    failed_ai_exposure,
     get_scenario,
-    margin_per_customer,
-    risk_factor,
+    loyalty_figures,
     scenario_phases,
-    value_per_lost_customer,
 )
 from cxtradeoff.uncertainty import (
     DEFAULT_SEED,
@@ -249,6 +242,7 @@ class PilotCounts:
     control_customers: int
     control_churned: int
     profile: str | None = None
+    source: str | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -461,6 +455,7 @@ def read_pilot_file(path: str | Path) -> PilotCounts:
             ai_churned=int(row["ai"]["churned"]),
             control_customers=int(row["control"]["customers"]),
             control_churned=int(row["control"]["churned"]),
+            source=str(row["ai"]["source"]),
         )
     except ParameterError as exc:  # pragma: no cover - the schema checks the same ranges
         raise DataValidationError(path, [str(exc)]) from None
@@ -559,39 +554,8 @@ def _phase_weights(scenario: str, months: int) -> list[float]:
 
 def _phase_figures(values: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     """Risk factor z, extra annual churn delta (e * k capped) and V of one phase."""
-    x = exposure(
-        values["contact_reach"],
-        values["contacts_per_customer"],
-        values["ai_resolution_share"],
-        values["ai_escalation_share"],
-    )
-    x_f = failed_ai_exposure(
-        values["contact_reach"], values["contacts_per_customer"], values["ai_escalation_share"]
-    )
-    z = risk_factor(
-        x,
-        x_f,
-        values["consider_switch_share"],
-        values["escalation_mitigation"],
-        values["escalation_penalty"],
-    )
-    delta = extra_churn(
-        x,
-        x_f,
-        values["consider_switch_share"],
-        values["switch_conversion"],
-        values["escalation_mitigation"],
-        values["escalation_penalty"],
-    )
-    clv = customer_lifetime_value(
-        margin_per_customer(values["margin"], values["revenue_per_customer"]),
-        values["retention_rate"],
-        values["discount_rate"],
-        values["retention_spend_per_customer"],
-    )
-    cac = acquisition_cost(values["acquisition_multiplier"], values["retention_spend_per_customer"])
-    v = value_per_lost_customer(clv, cac, values["replace_lost_customers"])
-    return z, delta, v
+    loyalty = loyalty_figures(values)
+    return loyalty.risk_factor, loyalty.extra_churn, loyalty.value
 
 
 @dataclass(frozen=True)
@@ -1050,6 +1014,7 @@ class PilotUpdate:
             ai_churned=c.ai_churned,
             control_customers=c.control_customers,
             control_churned=c.control_churned,
+            source=c.source,
             assumption=ASSUMPTION,
             prior_switch_conversion=ConversionInterval(
                 mean=float(np.mean(prior_k)), p10=p10, p50=p50, p90=p90

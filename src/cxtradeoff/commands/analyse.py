@@ -34,6 +34,7 @@ import sys
 from typing import Any
 
 from cxtradeoff.errors import ParameterError
+from cxtradeoff.limits import draws_problem
 
 # The model, pandas and pandera are imported when the command runs, not when the command
 # line is parsed, so that other commands (a no-op ``build``) start fast.
@@ -204,10 +205,11 @@ def run(args: argparse.Namespace) -> int:
     }
     if every:
         draws = DEFAULT_DRAWS_ALL if args.draws is None else args.draws
-        if draws < 1:
+        problem = draws_problem(draws, allow_none=False)
+        if problem:
             raise ParameterError(
-                f"draws = {draws} is not allowed with --scenario {ALL}; expected an integer "
-                ">= 1 (the decision is taken on the Monte Carlo distribution)"
+                f"--draws: {problem} (with --scenario {ALL} the decision is taken on the "
+                "Monte Carlo distribution)"
             )
         decision = decide(
             params,
@@ -224,6 +226,9 @@ def run(args: argparse.Namespace) -> int:
         verdict = permissions[args.scenario]
         payload.update(permitted=verdict.permitted, blocked_by=verdict.rule)
         draws = args.draws or 0
+        problem = draws_problem(draws)
+        if problem:
+            raise ParameterError(f"--draws: {problem}")
         if draws:
             sim = simulate(
                 params, [args.scenario], draws=draws, seed=args.seed, overrides=overrides

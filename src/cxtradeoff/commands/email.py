@@ -1,4 +1,5 @@
-"""``cxtradeoff email``: send the built PDF reports with their headline numbers.
+"""``cxtradeoff email``: send each company's one-page brief (``--full``: the reports too),
+the decisions first.
 
 Exit status: 0 sent (or everything already sent); 1 the sent log cannot be read, locked
 or written; 2 usage or configuration error; 4 delivery failure (including recipients
@@ -32,10 +33,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``email`` subcommand."""
     parser = subparsers.add_parser(
         "email",
-        help="e-mail the built PDF reports with their headline numbers",
+        help="e-mail each company's one-page decision brief (--full: the reports too)",
         description=(
-            "E-mail the PDF reports of the last build (manifest.json in the reports "
-            "directory), with their headline numbers in the message. A build is sent to a "
+            "E-mail the one-page decision briefs of the last build (manifest.json in the "
+            "reports directory), and with --full the full reports; the subject and the first "
+            "lines of the message are the decisions, the build ids and commit a footer. A "
+            "build is sent to a "
             "recipient once: a message is reserved in the sent log before it goes and "
             "confirmed after, and one whose outcome is unknown (no answer after its end) "
             "is recorded as possibly sent and not retried; --resend sends it again."
@@ -66,14 +69,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         dest="reports",
         action="append",
         metavar="NAME",
-        help="report to send (repeatable); refused if it failed or has no PDF",
+        help="report to send (repeatable): its one-page brief, and with --full the report "
+        "itself; refused if it failed or has no PDF",
     )
     which.add_argument(
         "--all",
         action="store_true",
-        help="send every report with a PDF and list the others as unavailable (default)",
+        help="send the brief of every report that has one (and with --full every report "
+        "with a PDF); list those that cannot be sent as unavailable (default)",
     )
-    parser.add_argument("--subject", help="subject line (default: names the report or count)")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="attach the full reports as well as the one-page briefs (by default a report "
+        "with a brief is sent as its brief, and reports without one only when named)",
+    )
+    parser.add_argument(
+        "--subject",
+        help="subject line (default: the company and its decision, or each company's decision)",
+    )
     parser.add_argument(
         "--dry-run",
         type=Path,
@@ -138,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
             report_names=report_names,
             sender=dry_run_sender(environ=environ, config_path=args.config),
             subject=args.subject,
+            full=args.full,
         )
         attachments = [p.get_filename() or "?" for p in msg.iter_attachments()]
         print(f"Dry run: wrote {path} (not sent).")
@@ -156,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
             settings=settings,
             subject=args.subject,
             resend=args.resend,
+            full=args.full,
         )
     finally:
         if handler is not None:

@@ -21,9 +21,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cxtradeoff.contracts import Manifest
 from cxtradeoff.errors import BrowserNotFoundError, BuildLockedError, OutputError
 from cxtradeoff.pipeline import finish, plan
 from cxtradeoff.pipeline.config import (
@@ -107,15 +109,30 @@ def build(
     if "pdf" in formats and chromium is None:
         raise BrowserNotFoundError("PDFs were asked for and no Chromium was given to print them")
     out_dir = _output_folder(out_dir)
+    options = _Options(jobs=jobs or os.cpu_count() or 1, force=force, formats=formats,
+                       chromium=chromium, keep=keep, verbose=verbose,
+                       parameter_checks=parameter_checks, progress=progress,
+                       executor=executor)  # fmt: skip
     with _locked(out_dir, wait_s):
         result = BuildOutcome(build_id=_new_build_id(), out_dir=out_dir)
         result.warnings += finish.recover(out_dir)
         clean_stale_sockets()
-        return _build_locked(
-            config, result, selected=selected, jobs=jobs or os.cpu_count() or 1,
-            force=force, formats=formats, chromium=chromium, keep=keep, verbose=verbose,
-            parameter_checks=parameter_checks, progress=progress, executor=executor,
-        )  # fmt: skip
+        return _build_locked(config, result, selected=selected, options=options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """How :func:`build` was asked to build."""
+
+    jobs: int
+    force: bool
+    formats: tuple[str, ...]
+    chromium: str | None
+    keep: int
+    verbose: bool
+    parameter_checks: Sequence[ParameterCheck]
+    progress: Callable[[Event], None]
+    executor: ExecutorFactory | None = None
 
 
 def _output_folder(out_dir: Path) -> Path:
@@ -155,72 +172,95 @@ def _new_build_id() -> str:
 
 
 def _build_locked(
-    config: BuildConfig,
-    result: BuildOutcome,
-    *,
-    selected: list[ReportSpec],
-    jobs: int,
-    force: bool,
-    formats: tuple[str, ...],
-    chromium: str | None,
-    keep: int,
-    verbose: bool,
-    parameter_checks: Sequence[ParameterCheck],
-    progress: Callable[[Event], None],
-    executor: ExecutorFactory | None,
+    config: BuildConfig, result: BuildOutcome, *, selected: list[ReportSpec], options: _Options
 ) -> BuildOutcome:
-    out_dir = result.out_dir
-    previous, warning = finish.read_previous(out_dir)
+    """The build's steps, under its lock: plan, check, run and commit each report, archive."""
+    previous, warning = finish.read_previous(result.out_dir)
     result.warnings += [warning] if warning else []
-
-    # plan, and check the parameters of what is to be built
-    shared = shared_inputs()
-    inputs = {s.name: report_inputs(s, root=config.root, shared=shared) for s in selected}
-    existing = frozenset(p.name for p in out_dir.iterdir() if p.is_file())
-    the_plan = plan.make_plan(selected, inputs=inputs, previous=finish.previous_reports(previous),
-                              existing=existing, formats=formats, force=force)  # fmt: skip
-    result.outcomes += [ReportOutcome(n, "up-to-date") for n in the_plan.up_to_date]
-    result.input_problems = validate(config, the_plan.todo, parameter_checks=parameter_checks)
-    progress(Event("plan", "", total=len(the_plan.todo)))
+    the_plan, inputs = _plan(config, result, selected, previous, options)
+    result.input_problems = validate(
+        config, the_plan.todo, parameter_checks=options.parameter_checks
+    )
+    options.progress(Event("plan", "", total=len(the_plan.todo)))
     if not the_plan.todo:
         for outcome in result.outcomes:
-            progress(Event("skip", outcome.name, status="up-to-date"))
+            options.progress(Event("skip", outcome.name, status="up-to-date"))
         return result
+    finisher = _finisher(config, result, previous, options)
+    try:
+        _run(result, the_plan, inputs, finisher, options)
+    finally:
+        result.wrote = finisher.wrote
+    order = finisher.order
+    result.outcomes.sort(key=lambda o: order.index(o.name))
+    _archive(result, finisher, keep=options.keep)
+    return result
 
-    # run, each report committed as it ends
-    finisher = finish.Finisher(
-        out_dir=out_dir, root=config.root, build_id=result.build_id,
+
+def _plan(
+    config: BuildConfig,
+    result: BuildOutcome,
+    selected: list[ReportSpec],
+    previous: Manifest | None,
+    options: _Options,
+) -> tuple[plan.Plan, dict[str, dict[str, str]]]:
+    """Hash the inputs and decide (:func:`plan.make_plan`); the up-to-date are outcomes."""
+    shared = shared_inputs()
+    inputs = {s.name: report_inputs(s, root=config.root, shared=shared) for s in selected}
+    existing = frozenset(p.name for p in result.out_dir.iterdir() if p.is_file())
+    the_plan = plan.make_plan(selected, inputs=inputs, previous=finish.previous_reports(previous),
+                              existing=existing, formats=options.formats, force=options.force)  # fmt: skip
+    result.outcomes += [ReportOutcome(n, "up-to-date") for n in the_plan.up_to_date]
+    return the_plan, inputs
+
+
+def _finisher(
+    config: BuildConfig, result: BuildOutcome, previous: Manifest | None, options: _Options
+) -> finish.Finisher:
+    """What commits each report: this build's provenance and the entries it starts from."""
+    kept = previous.reports if previous else {}
+    return finish.Finisher(
+        out_dir=result.out_dir, root=config.root, build_id=result.build_id,
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         config=relative_name(config.path, config.root), order=[r.name for r in config.reports],
-        formats=formats, commit=git_commit(config.root), versions=package_versions(),
-        entries={k: v for k, v in (previous.reports if previous else {}).items()
-                 if k in config.by_name()},
+        formats=options.formats, commit=git_commit(config.root), versions=package_versions(),
+        entries={k: v for k, v in kept.items() if k in config.by_name()},
     )  # fmt: skip
-    report = _Reporter(finisher, result, progress)
+
+
+def _run(
+    result: BuildOutcome,
+    the_plan: plan.Plan,
+    inputs: dict[str, dict[str, str]],
+    finisher: finish.Finisher,
+    options: _Options,
+) -> None:
+    """Run the reports to build, committing each as it ends; those an unusable input stops
+    are recorded without running."""
+    report = _Reporter(finisher, result, options.progress)
     done = dict.fromkeys(the_plan.up_to_date, "ok")
     todo = report.blocked(the_plan.todo, result.input_problems, done)
     runner = Runner(
-        todo, keys=the_plan.keys, inputs=inputs, out_dir=out_dir, jobs=jobs, formats=formats,
-        verbose=verbose, done=done, chromium=chromium, progress=progress, skip=report.skipped,
+        todo, keys=the_plan.keys, inputs=inputs, out_dir=result.out_dir, jobs=options.jobs,
+        formats=options.formats, verbose=options.verbose, done=done, chromium=options.chromium,
+        progress=options.progress, skip=report.skipped,
         finish=lambda job, staged, error: report.ended(job, staged, error, runner.browser_version()),
-        executor=executor,
+        executor=options.executor,
     )  # fmt: skip
     try:
         runner.run()
     finally:
-        result.wrote = finisher.wrote
         result.warnings += runner.notes
 
-    # finish the build: a dated archive
-    order = finisher.order
-    result.outcomes.sort(key=lambda o: order.index(o.name))
+
+def _archive(result: BuildOutcome, finisher: finish.Finisher, *, keep: int) -> None:
+    """A dated copy of what this build left; a failure to write it is a warning."""
     if keep > 0 and finisher.wrote:
         try:
-            finish.archive_build(out_dir, build_id=result.build_id, manifest=finisher.manifest(),
-                                 keep=keep)  # fmt: skip
+            finish.archive_build(result.out_dir, build_id=result.build_id,
+                                 manifest=finisher.manifest(), keep=keep)  # fmt: skip
         except OutputError as exc:
             result.warnings.append(f"no archive of this build: {exc}")
-    return result
 
 
 class _Reporter:

@@ -27,10 +27,19 @@ from typing import Any
 import yaml
 
 from cxtradeoff.errors import EXIT_BAD_INPUT, ConfigError
-from cxtradeoff.paths import ROOT
+from cxtradeoff.paths import PACKAGE_DIR, ROOT
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-REPORT_FIELDS = {"name", "notebook", "title", "profile", "parameters", "inputs", "depends_on"}
+#: a report's name: its files are ``reports/<name>.html`` etc.; a one-page brief of the
+#: report ``X`` is named ``X.brief`` (its files ``X.brief.pdf``...) and reads ``X``
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.brief)?$")
+BRIEF_SUFFIX = ".brief"
+REPORT_FIELDS = {
+    "name", "notebook", "title", "profile", "parameters", "inputs", "depends_on", "template",
+}  # fmt: skip
+#: the folder of the export templates: each report template is a folder with a conf.json
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+#: the template a report is exported with unless it names another
+DEFAULT_TEMPLATE = "cxtradeoff"
 TOP_FIELDS = {"defaults", "reports", "smtp"}
 #: parameters the build itself fills in; a report must not set them
 RESERVED_PARAMETERS = {"results_path", "results_files"}
@@ -71,6 +80,14 @@ class ReportSpec:
     input_digests: dict[str, str] = field(default_factory=dict)
     depends_on: list[str] = field(default_factory=list)
     declared: dict[str, NotebookParameter] = field(default_factory=dict)
+    #: the export template (a folder of ``templates/``): ``cxtradeoff`` for a full report,
+    #: ``brief`` for a one-page brief
+    template: str = DEFAULT_TEMPLATE
+
+    @property
+    def brief_of(self) -> str | None:
+        """The report this one is the brief of (``telecom`` for ``telecom.brief``), or None."""
+        return self.name.removesuffix(BRIEF_SUFFIX) if self.name.endswith(BRIEF_SUFFIX) else None
 
     @property
     def writes_results(self) -> bool:
@@ -370,6 +387,7 @@ def _parse_report(entry: Any, index: int, ctx: _Context) -> ReportSpec | None:
         inputs=_report_inputs(entry, label, ctx),
         depends_on=_report_depends_on(entry, label, ctx.problems),
         declared=declared,
+        template=_report_template(entry, label, ctx.problems),
     )
 
 
@@ -378,7 +396,8 @@ def _report_name(entry: dict[str, Any], index: int, ctx: _Context) -> str | None
     label = f"report {name!r}" if isinstance(name, str) else f"report #{index}"
     if not isinstance(name, str) or not NAME_RE.match(name):
         ctx.problems.append(
-            f"{label}, field 'name': expected lower-case letters, digits, '-' or '_', got {name!r}"
+            f"{label}, field 'name': expected lower-case letters, digits, '-' or '_' (and "
+            f"'{BRIEF_SUFFIX}' at the end for the brief of a report), got {name!r}"
         )
         return None
     if name in ctx.seen:
@@ -497,6 +516,23 @@ def _report_inputs(entry: dict[str, Any], label: str, ctx: _Context) -> list[Pat
     return inputs
 
 
+def report_templates() -> list[str]:
+    """The export templates a report may name: the folders of ``templates/`` with a
+    ``conf.json`` (the landing page's is not one)."""
+    return sorted(p.parent.name for p in TEMPLATES_DIR.glob("*/conf.json"))
+
+
+def _report_template(entry: dict[str, Any], label: str, problems: _Problems) -> str:
+    template = entry.get("template", DEFAULT_TEMPLATE)
+    known = report_templates()
+    if not isinstance(template, str) or template not in known:
+        problems.append(
+            f"{label}, field 'template': expected one of {', '.join(known)}, got {template!r}"
+        )
+        return DEFAULT_TEMPLATE
+    return template
+
+
 def _report_depends_on(entry: dict[str, Any], label: str, problems: _Problems) -> list[str]:
     deps = _as_list(entry.get("depends_on"))
     if deps is None or not all(isinstance(d, str) for d in deps):
@@ -523,6 +559,12 @@ def _check_dependencies(reports: list[ReportSpec], problems: _Problems) -> None:
                 )
             elif dep == report.name:
                 problems.append(f"report {report.name!r}, field 'depends_on': depends on itself")
+        summarised = report.brief_of
+        if summarised is not None and summarised not in report.depends_on:
+            problems.append(
+                f"report {report.name!r}, field 'depends_on': a brief reads the report it "
+                f"summarises, so it must depend on {summarised!r}"
+            )
         if report.depends_on and report.declared and not report.reads_results:
             problems.append(
                 f"report {report.name!r}, field 'depends_on': its notebook declares no "

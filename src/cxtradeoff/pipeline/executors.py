@@ -101,7 +101,7 @@ class LocalExecutor:
         queued = time.perf_counter()
         try:
             printed = self.printer.submit(result.files["html"], pdf, title=job.spec.title,
-                                          subtitle=job.subtitle)  # fmt: skip
+                                          subtitle=job.subtitle, template=job.spec.template)  # fmt: skip
         except BaseException as exc:  # the printer was closed: the build is stopping
             staged.set_exception(exc)
             return

@@ -7,6 +7,7 @@ import contextlib
 import html
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,15 @@ CHROMIUM_ARGS: tuple[str, ...] = (
 # --------------------------------------------------------------------------- HTML
 
 
-def notebook_to_html(executed: Path, *, title: str | None = None) -> str:
+def notebook_to_html(
+    executed: Path, *, title: str | None = None, template: str = TEMPLATE_NAME
+) -> str:
     """Render an executed notebook to one self-contained HTML page with code hidden.
 
     Images are embedded as data URIs and the page loads nothing from any other host
     (no MathJax, RequireJS, widget or Mermaid scripts; a Content-Security-Policy that
-    allows only inline styles and data: images).
+    allows only inline styles and data: images). ``template`` is a folder of
+    ``templates/``: ``cxtradeoff`` (a full report) or ``brief`` (a one-page brief).
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -48,7 +52,7 @@ def notebook_to_html(executed: Path, *, title: str | None = None) -> str:
     if title:
         nb.metadata["title"] = title
     exporter = HTMLExporter(
-        template_name=TEMPLATE_NAME,
+        template_name=template,
         extra_template_basedirs=[str(TEMPLATE_DIR)],
         exclude_input=True,
         exclude_input_prompt=True,
@@ -62,15 +66,42 @@ def notebook_to_html(executed: Path, *, title: str | None = None) -> str:
 # --------------------------------------------------------------------------- PDF
 
 _HEADER = (
-    '<div style="font-size:8px;width:100%;padding:0 12mm;color:#555;'
+    '<div style="font-size:8pt;width:100%;padding:0 12mm;color:#555;'
     'font-family:DejaVu Sans,sans-serif;display:flex;justify-content:space-between">'
     "<span>{title}</span><span>{subtitle}</span></div>"
 )
 _FOOTER = (
-    '<div style="font-size:8px;width:100%;padding:0 12mm;color:#555;'
+    '<div style="font-size:8pt;width:100%;padding:0 12mm;color:#555;'
     'font-family:DejaVu Sans,sans-serif;text-align:right">'
     'Page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
 )
+
+
+@dataclass(frozen=True)
+class PrintLayout:
+    """How a template's pages are printed: page margins, and whether Chromium adds the
+    running header (title, profile and date) and the page numbers."""
+
+    header_footer: bool = True
+    margin: dict[str, str] = field(
+        default_factory=lambda: {"top": "18mm", "bottom": "16mm", "left": "12mm", "right": "12mm"}
+    )
+
+
+#: print layout by template; a one-page brief carries its own title and date, so it gets
+#: the whole page, with no running header or page number
+PRINT_LAYOUTS: dict[str, PrintLayout] = {
+    TEMPLATE_NAME: PrintLayout(),
+    "brief": PrintLayout(
+        header_footer=False,
+        margin={"top": "11mm", "bottom": "10mm", "left": "13mm", "right": "13mm"},
+    ),
+}
+
+
+def print_layout(template: str) -> PrintLayout:
+    """The print layout of a template (a full report's when it names none of its own)."""
+    return PRINT_LAYOUTS.get(template, PRINT_LAYOUTS[TEMPLATE_NAME])
 
 
 class PdfPrinter:
@@ -140,8 +171,18 @@ class PdfPrinter:
             self._page = page
         return self._page
 
-    def print_pdf(self, html_path: Path, pdf_path: Path, *, title: str, subtitle: str = "") -> None:
-        """Print ``html_path`` to ``pdf_path`` (A4, title block, page numbers), atomically."""
+    def print_pdf(
+        self,
+        html_path: Path,
+        pdf_path: Path,
+        *,
+        title: str,
+        subtitle: str = "",
+        layout: PrintLayout | None = None,
+    ) -> None:
+        """Print ``html_path`` to ``pdf_path`` (A4; by default a title block and page
+        numbers, see :class:`PrintLayout`), atomically."""
+        layout = layout or PrintLayout()
         if self._browser is None:
             raise RenderError("PdfPrinter must be used as a context manager")
         page = self._ready_page()
@@ -151,10 +192,10 @@ class PdfPrinter:
             data = page.pdf(
                 format="A4",
                 print_background=True,
-                display_header_footer=True,
-                header_template=header,
-                footer_template=_FOOTER,
-                margin={"top": "18mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
+                display_header_footer=layout.header_footer,
+                header_template=header if layout.header_footer else "",
+                footer_template=_FOOTER if layout.header_footer else "",
+                margin=layout.margin,
             )
         except BaseException:  # a page that failed is not used again
             self._page = None
@@ -199,13 +240,17 @@ class PrinterThread:
     def _open(self) -> str:
         return self._ensure().browser_version
 
-    def _print(self, html_path: Path, pdf_path: Path, title: str, subtitle: str) -> float:
+    def _print(
+        self, html_path: Path, pdf_path: Path, title: str, subtitle: str, layout: PrintLayout
+    ) -> float:
         """Print (retried once on a relaunched browser); the seconds it took."""
         errors: list[BaseException] = []
         start = time.perf_counter()
         for _attempt in range(2):
             try:
-                self._ensure().print_pdf(html_path, pdf_path, title=title, subtitle=subtitle)
+                self._ensure().print_pdf(
+                    html_path, pdf_path, title=title, subtitle=subtitle, layout=layout
+                )
                 return time.perf_counter() - start
             except OutputError:
                 raise
@@ -223,11 +268,18 @@ class PrinterThread:
         return self._pool.submit(self._open)
 
     def submit(
-        self, html_path: Path, pdf_path: Path, *, title: str, subtitle: str
+        self,
+        html_path: Path,
+        pdf_path: Path,
+        *,
+        title: str,
+        subtitle: str,
+        template: str = TEMPLATE_NAME,
     ) -> Future[float]:
-        """Print in the printer's thread; the future ends when the PDF is written, with
-        the seconds the print took (a relaunch included)."""
-        return self._pool.submit(self._print, html_path, pdf_path, title, subtitle)
+        """Print in the printer's thread (the layout of ``template``); the future ends when
+        the PDF is written, with the seconds the print took (a relaunch included)."""
+        layout = print_layout(template)
+        return self._pool.submit(self._print, html_path, pdf_path, title, subtitle, layout)
 
     def version(self) -> str | None:
         """The version of the browser running now (None before it starts)."""

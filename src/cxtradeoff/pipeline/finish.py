@@ -19,7 +19,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -32,6 +32,7 @@ from cxtradeoff.contracts import (
     ReportEntry,
     ResultsFile,
     load_manifest,
+    load_results,
     write_model,
 )
 from cxtradeoff.errors import (
@@ -42,9 +43,20 @@ from cxtradeoff.errors import (
     RenderError,
 )
 from cxtradeoff.files import atomic_write_json, atomic_write_text, move_into_place
-from cxtradeoff.formatting import break_even_words, chance, money, scenario_title, share
+from cxtradeoff.formatting import (
+    after_pilot,
+    break_even_words,
+    chance,
+    decision_break_even,
+    decision_lines,
+    decision_title,
+    forbidden_lines,
+    money,
+    scenario_title,
+    share,
+)
 from cxtradeoff.paths import PACKAGE_DIR
-from cxtradeoff.pipeline.config import InputProblem, ReportSpec
+from cxtradeoff.pipeline.config import BRIEF_SUFFIX, InputProblem, ReportSpec
 from cxtradeoff.pipeline.events import ReportOutcome
 from cxtradeoff.pipeline.inputs import relative_name
 from cxtradeoff.pipeline.plan import Previous
@@ -101,6 +113,18 @@ def previous_reports(manifest: Manifest | None) -> dict[str, Previous]:
     }
 
 
+def read_results(out_dir: Path, entry: ReportEntry) -> ResultsFile | None:
+    """The results file an entry lists, read through the contract; None when it has none
+    or it cannot be read (the landing page then shows the manifest's headline alone)."""
+    name = entry.outputs.get("results")
+    if not name:
+        return None
+    try:
+        return load_results(out_dir / name)
+    except DataValidationError:
+        return None
+
+
 def _headline(results: ResultsFile | None) -> ManifestHeadline | None:
     if results is None:
         return None
@@ -116,6 +140,7 @@ def commit(
     *,
     moves: Sequence[tuple[Path, str]] = (),
     removals: Sequence[str] = (),
+    results: Mapping[str, ResultsFile] | None = None,
 ) -> None:
     """Put files in place with the manifest and landing page that describe them.
 
@@ -129,6 +154,9 @@ def commit(
     ----------
     moves
         ``(finished file, name relative to out_dir)``; the files must be in ``out_dir``.
+    results
+        The results file of each analysis report, as the manifest's entry describes it
+        (the landing page's decision, forbidden scenarios and pilot come from there).
 
     Raises
     ------
@@ -145,7 +173,7 @@ def commit(
             os.replace(src, gathered)
             steps.append(["move", gathered.name, dest])
         write_model(manifest, folder / _PREPARED[MANIFEST])
-        atomic_write_text(folder / _PREPARED[INDEX], render_index(manifest))
+        atomic_write_text(folder / _PREPARED[INDEX], render_index(manifest, results=results))
         steps += [["move", prepared, name] for name, prepared in _PREPARED.items()]
         steps += [["remove", name] for name in removals]
         atomic_write_json(folder / JOURNAL, {"steps": steps})
@@ -198,18 +226,26 @@ def recover(out_dir: Path) -> list[str]:
     -------
     list of str
         A warning for each commit finished here.
+
+    Raises
+    ------
+    OutputError
+        The output folder cannot be written.
     """
     warnings = []
-    for folder in sorted(out_dir.glob(f"{COMMIT_PREFIX}*")):
-        if (folder / JOURNAL).is_file():
-            _replay(folder, out_dir)
-            warnings.append(
-                f"finished putting in place what a killed build had committed ({folder.name})"
-            )
-    for path in out_dir.glob(f"{STAGING_PREFIX}*"):
-        shutil.rmtree(path, ignore_errors=True)
-    for path in [*out_dir.glob(".*.tmp"), *out_dir.glob(f"{FAILED_DIR}/.*.tmp")]:
-        path.unlink(missing_ok=True)
+    try:
+        for folder in sorted(out_dir.glob(f"{COMMIT_PREFIX}*")):
+            if (folder / JOURNAL).is_file():
+                _replay(folder, out_dir)
+                warnings.append(
+                    f"finished putting in place what a killed build had committed ({folder.name})"
+                )
+        for path in out_dir.glob(f"{STAGING_PREFIX}*"):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in [*out_dir.glob(".*.tmp"), *out_dir.glob(f"{FAILED_DIR}/.*.tmp")]:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError.from_os_error(out_dir, exc) from None
     return warnings
 
 
@@ -242,6 +278,15 @@ class Finisher:
     entries: dict[str, ReportEntry]
     wrote: bool = False
     _logged: bool = field(default=False, repr=False)
+    #: each analysis report's results, as its entry describes them (the landing page's)
+    results: dict[str, ResultsFile] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.results.update(
+            (name, found)
+            for name, entry in self.entries.items()
+            if (found := read_results(self.out_dir, entry)) is not None
+        )
 
     def _entry(self, spec: ReportSpec, **fields: Any) -> ReportEntry:
         return ReportEntry(
@@ -267,7 +312,7 @@ class Finisher:
             self.entries[spec.name] = old.model_copy(update=update)
 
     def _commit(self, moves: Sequence[tuple[Path, str]] = (), removals: Sequence[str] = ()) -> None:
-        commit(self.out_dir, self.manifest(), moves=moves, removals=removals)
+        commit(self.out_dir, self.manifest(), moves=moves, removals=removals, results=self.results)
         self.wrote = True
 
     def succeeded(self, job: Job, staged: Staged) -> ReportOutcome:
@@ -286,6 +331,10 @@ class Finisher:
         removals = [f"{FAILED_DIR}/{name}.ipynb"]
         if outputs["results"] is None:  # the notebook writes none (any more): none is current
             removals.append(f"{name}{OUTPUT_SUFFIXES['results']}")
+        if staged.results is not None:
+            self.results[name] = staged.results
+        else:
+            self.results.pop(name, None)
         duration = time.perf_counter() - job.started
         self.entries[name] = self._entry(
             job.spec,
@@ -428,40 +477,122 @@ def archive_build(out_dir: Path, *, build_id: str, manifest: Manifest, keep: int
 # --------------------------------------------------------------------------- landing page
 
 
-def _index_row(name: str, entry: ReportEntry) -> dict[str, Any]:
-    """What the landing page shows of one report (plain text: the template escapes it).
+def _links(entry: ReportEntry, kinds: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    return [
+        {"href": str(entry.outputs[kind]), "label": label}
+        for kind, label in kinds
+        if entry.outputs.get(kind)
+    ]
 
-    The figures are the recommended scenario's, labelled and worded as in the e-mail
-    and the report (:mod:`cxtradeoff.formatting`).
+
+def _state(entry: ReportEntry) -> dict[str, str]:
+    """How a report's last build went, in words, and its error (plain text)."""
+    words = {"ok": "built", "failed": "failed", "skipped": "not built"}[entry.status]
+    return {"status": entry.status, "status_words": words, "error": entry.error or "",
+            "started": (entry.started or "").replace("T", " ")[:16]}  # fmt: skip
+
+
+def _decision(entry: ReportEntry, results: ResultsFile | None) -> dict[str, Any]:
+    """The decision figures of a company report (plain text), worded as in the brief.
+
+    The numbers are the manifest's headline (the results file's, copied at the build);
+    the results file adds what the headline does not hold: the decision's title, the
+    scenarios a rule forbids, the AI option a status quo turned down, and the pilot.
     """
     head = entry.headline
-    figures = {"recommended": NOTHING, "npv_mean": NOTHING, "npv_range": "", "p_loss": NOTHING,
-               "break_even": NOTHING, "assumed": ""}  # fmt: skip
-    if head is not None:
-        figures = {
-            "recommended": scenario_title(head.scenario),
-            "npv_mean": money(head.npv_mean, head.currency),
-            "npv_range": f"P10 {money(head.npv_p10, head.currency)} to "
-            f"P90 {money(head.npv_p90, head.currency)}",
-            "p_loss": chance(head.p_loss),
-            "break_even": break_even_words(head.break_even_conversion_npv),
-            "assumed": share(head.switch_conversion),
-        }
-    return {
-        "title": entry.title or name,
-        "html": entry.outputs.get("html"),
-        "links": [
-            {"href": entry.outputs[k], "label": label}
-            for k, label in (("html", "HTML"), ("pdf", "PDF"), ("notebook", "notebook"))
-            if entry.outputs.get(k)
+    figures: dict[str, Any] = {
+        "decision": entry.display_name or entry.profile or entry.title, "sentence": "",
+        "recommended": NOTHING, "npv_mean": NOTHING, "npv_range": [], "p_loss": NOTHING,
+        "break_even": NOTHING, "break_even_note": "", "assumed": "",
+        "forbidden": forbidden_lines(results) if results is not None else [], "pilot": results is not None and results.pilot is not None,
+    }  # fmt: skip
+    if head is None:
+        return figures
+    currency = head.currency
+    if results is not None:
+        break_even, note = decision_break_even(results)
+    else:
+        break_even, note = break_even_words(head.break_even_conversion_npv), ""
+    measured = after_pilot(results.pilot) if results is not None and results.pilot else "assumed"
+    figures.update(
+        decision=(
+            decision_lines(results).title
+            if results is not None
+            else decision_title(entry.display_name or entry.title, head.scenario)
+        ),
+        sentence=decision_lines(results).decision if results is not None else "",
+        recommended=scenario_title(head.scenario),
+        npv_mean=money(head.npv_mean, currency),
+        npv_range=[
+            money(head.npv_p10, currency, compact=True),
+            money(head.npv_p90, currency, compact=True),
         ],
-        "status": entry.status,
-        "error": entry.error or "",
+        p_loss=chance(head.p_loss),
+        break_even=break_even,
+        break_even_note=note,
+        assumed=f"{share(head.switch_conversion)} {measured}",
+    )
+    return figures
+
+
+def _company_row(
+    name: str, entry: ReportEntry, brief: ReportEntry | None, results: ResultsFile | None
+) -> dict[str, Any]:
+    """What the landing page shows of a company: the decision, the figures behind it, the
+    brief, the full report and its notebook (plain text: the template escapes it)."""
+    return {
+        "name": name,
         "company": entry.display_name or entry.profile or "",
-        **figures,
-        "started": entry.started or "",
-        "notebook": entry.notebook,
+        **_decision(entry, results),
+        "report": {
+            "title": entry.title,
+            "href": entry.outputs.get("html") or entry.outputs.get("pdf"),
+            "links": _links(entry, (("pdf", "PDF"), ("notebook", "notebook"))),
+            **_state(entry),
+        },
+        "brief": None
+        if brief is None
+        else {
+            "title": brief.title,
+            "href": brief.outputs.get("pdf") or brief.outputs.get("html"),
+            "links": _links(brief, (("html", "HTML"),)),
+            **_state(brief),
+        },
     }
+
+
+def _other_row(name: str, entry: ReportEntry) -> dict[str, Any]:
+    """A report that is not a company's decision (the evidence, the comparison)."""
+    return {
+        "name": name,
+        "title": entry.title,
+        "href": entry.outputs.get("html") or entry.outputs.get("pdf"),
+        "links": _links(entry, (("pdf", "PDF"), ("notebook", "notebook"))),
+        **_state(entry),
+    }
+
+
+def landing_rows(
+    manifest: Manifest, results: Mapping[str, ResultsFile] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The landing page's company rows (each with its brief) and its other reports.
+
+    A report with a profile or a headline is a company's; ``NAME.brief`` is shown on the
+    row of ``NAME`` (alone among the other reports when ``NAME`` is not in the manifest).
+    """
+    results = results or {}
+    reports = manifest.reports
+    companies: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
+    for name, entry in reports.items():
+        if name.endswith(BRIEF_SUFFIX) and name.removesuffix(BRIEF_SUFFIX) in reports:
+            continue
+        if entry.profile is not None or entry.headline is not None:
+            brief = reports.get(f"{name}{BRIEF_SUFFIX}")
+            companies.append(_company_row(name, entry, brief, results.get(name)))
+        else:
+            others.append(_other_row(name, entry))
+    return companies, others
 
 
 @cache
@@ -477,15 +608,21 @@ def _landing_template() -> Any:
     return env.get_template("index.html.j2")
 
 
-def render_index(manifest: Manifest) -> str:
-    """The landing page: every report with its headline numbers, links and provenance.
+def render_index(manifest: Manifest, *, results: Mapping[str, ResultsFile] | None = None) -> str:
+    """The landing page, a decision dashboard: per company the recommendation, its
+    expected value, chance of loss and break-even against the switching conversion
+    assumed, any scenario a rule forbids, and links to its brief, report and notebook;
+    then the other reports, and the build's provenance.
 
-    Numbers read as everywhere else (:mod:`cxtradeoff.formatting`); every value taken
-    from the manifest is HTML-escaped (the template autoescapes).
+    Numbers and sentences read as in the brief and the e-mail
+    (:mod:`cxtradeoff.formatting`); every value taken from the manifest or a results
+    file is HTML-escaped (the template autoescapes).
     """
+    companies, others = landing_rows(manifest, results)
     return str(
         _landing_template().render(
-            rows=[_index_row(n, e) for n, e in manifest.reports.items()],
+            companies=companies,
+            others=others,
             build_id=manifest.build_id,
             built_at=manifest.built_at,
             commit=manifest.git_commit or "not in git",

@@ -8,6 +8,7 @@ resets it between notebooks (:class:`WarmKernel`, :class:`KernelWorker`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import os
@@ -194,10 +195,12 @@ class WarmKernel:
         self.cwd: list[Path] = [Path.cwd()]
         self.clients: list[Any] = []
         self.runs = 0
+        self.killed = False
 
     def _start(self, cwd: Path) -> None:
         from jupyter_core.utils import run_sync
 
+        self._refuse_if_killed()
         self.shutdown()
         self.sockets = _sockets_folder()
         self.cwd[0] = cwd
@@ -211,17 +214,29 @@ class WarmKernel:
             run_sync(self.km.start_kernel)()
         self.runs = 0
 
+    def _refuse_if_killed(self) -> None:
+        if self.killed:
+            raise RenderError("the build was stopped: its kernels were shut down")
+
     async def _reset(self, cwd: Path) -> None:
         client = self.km.client()
         client.start_channels()
         try:
             await client.wait_for_ready(timeout=60)
-            reply = await client.execute_interactive(
-                _RESET_CODE.format(cwd=str(cwd)),
-                store_history=False,
-                timeout=60,
-                output_hook=lambda msg: None,
+            request = asyncio.ensure_future(
+                client.execute_interactive(
+                    _RESET_CODE.format(cwd=str(cwd)),
+                    store_history=False,
+                    timeout=60,
+                    output_hook=lambda msg: None,
+                )
             )
+            while not request.done():  # a kernel killed meanwhile gives no reply: stop waiting
+                await asyncio.wait({request}, timeout=0.5)
+                if not request.done() and (self.killed or not await self.km.is_alive()):
+                    request.cancel()
+                    raise RenderError("the kernel died while being reset")
+            reply = request.result()
             if reply["content"]["status"] != "ok":
                 raise RenderError(f"kernel reset failed: {reply['content'].get('evalue', '')}")
         finally:
@@ -231,11 +246,12 @@ class WarmKernel:
         """A ready kernel manager for the next notebook, run in folder ``cwd``."""
         from jupyter_core.utils import run_sync
 
+        self._refuse_if_killed()
         if self.km is None or not run_sync(self.km.is_alive)():
             self._start(cwd)
         try:
             run_sync(self._reset)(cwd)
-        except Exception:  # a kernel that cannot be reset is replaced
+        except Exception:  # a kernel that cannot be reset is replaced (unless stopped)
             self._start(cwd)
             run_sync(self._reset)(cwd)
         return self.km
@@ -250,7 +266,8 @@ class WarmKernel:
 
     def kill(self) -> None:
         """Kill the kernel process at once (from any thread): a notebook running on it
-        then fails fast, and the worker's thread can shut down."""
+        then fails fast, no new kernel is started, and the worker's thread can shut down."""
+        self.killed = True
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         pid = getattr(process, "pid", None)
         if pid:
@@ -397,10 +414,12 @@ class KernelWorker:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cx-kernel-{index}")
         self._kernel: WarmKernel | None = None
         self._env = env
+        self._interrupted = False
 
     def _with_kernel(self, task: Callable[[WarmKernel], T]) -> T:
         if self._kernel is None:
             self._kernel = WarmKernel(env=self._env)
+            self._kernel.killed = self._interrupted
         return task(self._kernel)
 
     def submit(self, task: Callable[[WarmKernel], T]) -> Future[T]:
@@ -408,7 +427,9 @@ class KernelWorker:
         return self._pool.submit(self._with_kernel, task)
 
     def interrupt(self) -> None:
-        """Stop what the worker runs (from the main thread): its kernel is killed."""
+        """Stop what the worker runs (from the main thread): its kernel is killed and no
+        other is started."""
+        self._interrupted = True
         if self._kernel is not None:
             self._kernel.kill()
 

@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cxtradeoff.errors import ConfigError
-from cxtradeoff.pipeline.config import BuildConfig, ReportSpec
+from cxtradeoff.pipeline.config import DEFAULT_TEMPLATE, BuildConfig, ReportSpec
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,8 @@ def report_key(
         "formats": sorted(formats),
         "depends_on": dict(dep_keys),
     }
+    if spec.template != DEFAULT_TEMPLATE:  # the keys of reports on the default stay as they were
+        payload["template"] = spec.template
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -67,8 +67,9 @@ class Job:
 
     @property
     def subtitle(self) -> str:
-        """The PDF's running header: profile and build date."""
-        return f"{self.spec.profile or ''} · built {self.started_at[:10]}".strip(" ·")
+        """The PDF's running header: the build date (the title beside it names the company;
+        a profile's id, a code name, is not for the reader)."""
+        return f"built {self.started_at[:10]}"
 
 
 @dataclass
@@ -185,7 +186,7 @@ def stage_report(job: Job, kernel: WarmKernel | None, *, out_dir: Path, log_outp
     executed_at = time.perf_counter()
     files["notebook"] = executed
     html_path = job.stage / f"{spec.name}.html"
-    page = notebook_to_html(executed, title=spec.title)
+    page = notebook_to_html(executed, title=spec.title, template=spec.template)
     try:
         html_path.write_text(page, encoding="utf-8")
     except OSError as exc:

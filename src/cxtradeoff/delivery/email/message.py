@@ -1,7 +1,10 @@
-"""The message: subject, plain-text and HTML bodies with the headline figures, PDFs attached.
+"""The message: the decision first, then the figures behind it, the briefs (or reports) attached.
 
-Every figure is worded by :mod:`cxtradeoff.formatting`, so it reads in the e-mail as it
-does in the report and on the landing page.
+The subject names the company and the recommendation (or, for several, each decision in
+a few words); the body's first lines are the decision lines of each brief, the same
+sentences with the same numbers (:func:`cxtradeoff.formatting.decision_lines`); build
+ids and the commit go to a footer. Every figure is worded by :mod:`cxtradeoff.formatting`,
+so it reads in the e-mail as it does in the brief, the report and on the landing page.
 
 Examples
 --------
@@ -20,19 +23,45 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from cxtradeoff.contracts import Manifest, ManifestHeadline
+from cxtradeoff.contracts import Manifest, ManifestHeadline, ReportEntry, ResultsFile
 from cxtradeoff.delivery.email.selection import Attachment, Unavailable
 from cxtradeoff.errors import RecipientError
-from cxtradeoff.formatting import break_even_words, chance, money, scenario_title, share
+from cxtradeoff.formatting import (
+    after_pilot,
+    break_even_words,
+    chance,
+    decision_break_even,
+    decision_lines,
+    decision_short,
+    decision_title,
+    forbidden_lines,
+    money,
+    scenario_title,
+    share,
+)
 
 
-def headline_rows(headline: ManifestHeadline) -> list[tuple[str, str]]:
+def headline_rows(
+    headline: ManifestHeadline, results: ResultsFile | None = None
+) -> list[tuple[str, str]]:
     """Labelled figures of the recommended scenario, in reading order, worded as everywhere else.
 
     Expected NPV and the chances are over the Monte Carlo draws; the break-even is the
     one over the horizon, one-off costs counted (as in the report), set against the
-    assumed switching conversion.
+    assumed switching conversion. With the results file, the break-even is the landing
+    page's (for a status quo, that of the AI option that came closest) and the
+    conversion is said to be measured when a pilot replaced the assumption.
     """
+    break_even = break_even_words(headline.break_even_conversion_npv)
+    assumed = ("Assumed switching conversion", share(headline.switch_conversion))
+    if results is not None:
+        value, note = decision_break_even(results)
+        break_even = f"{value} ({note})" if note else value
+        if results.pilot is not None:
+            assumed = (
+                f"Switching conversion {after_pilot(results.pilot)}",
+                share(headline.switch_conversion),
+            )
     return [
         ("Recommended", scenario_title(headline.scenario)),
         ("Expected net present value", money(headline.npv_mean, headline.currency)),
@@ -42,8 +71,8 @@ def headline_rows(headline: ManifestHeadline) -> list[tuple[str, str]]:
             f"{money(headline.npv_p90, headline.currency)}",
         ),
         ("Chance of losing money", chance(headline.p_loss)),
-        ("Break-even switching conversion", break_even_words(headline.break_even_conversion_npv)),
-        ("Assumed switching conversion", share(headline.switch_conversion)),
+        ("Break-even switching conversion", break_even),
+        assumed,
     ]
 
 
@@ -61,8 +90,86 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _short_company(name: str) -> str:
+    """A company's name for a subject listing several: without a trailing remark in
+    parentheses ("Telecom operator (illustrative)" -> "Telecom operator")."""
+    text = _one_line(name)
+    if text.endswith(")") and " (" in text:
+        text = text[: text.rindex(" (")]
+    return text
+
+
+@dataclass(frozen=True)
+class _Company:
+    """A report with a decision (a company) as the message shows it (plain text)."""
+
+    name: str
+    title: str  # the full report's title
+    company: str | None
+    scenario: str | None
+    decision_title: str | None  # the decision, as the brief's title says it
+    decision: list[str]  # the brief's decision lines: the recommendation (and the pilot)
+    rows: list[tuple[str, str]] | None  # None: no model figures
+    attachments: list[tuple[str, str]]  # (what it is, file name)
+    forbidden: list[str]  # scenarios a binding rule forbids, with the rule
+
+
+def _companies(manifest: Manifest, reports: Sequence[Attachment]) -> list[_Company]:
+    """The attachments grouped by the report they belong to, in the order attached."""
+    owners = list(dict.fromkeys(r.of or r.name for r in reports))
+    out = []
+    for owner in owners:
+        mine = [r for r in reports if (r.of or r.name) == owner]
+        entry = manifest.reports.get(owner, mine[0].entry)
+        results = next((r.results for r in mine if r.results is not None), None)
+        lines = decision_lines(results) if results is not None else None
+        head = entry.headline
+        company = _one_line(entry.display_name or entry.profile or "") or None
+        if lines is not None:
+            title: str | None = _one_line(lines.title)
+            decision = [lines.decision] + ([lines.pilot] if lines.pilot else [])
+        elif head is not None:
+            title = _one_line(decision_title(company or entry.title, head.scenario))
+            decision = []
+        else:
+            title, decision = None, []
+        out.append(
+            _Company(
+                name=owner,
+                title=_one_line(entry.title),
+                company=company,
+                scenario=head.scenario if head is not None else None,
+                decision_title=title,
+                decision=[_one_line(d) for d in decision],
+                rows=None if head is None else headline_rows(head, results),
+                attachments=[
+                    (
+                        "One-page brief" if r.is_brief else "Full report",
+                        attachment_filename(r.name),
+                    )
+                    for r in mine
+                ],
+                forbidden=forbidden_lines(results) if results is not None else [],
+            )
+        )
+    return out
+
+
 def default_subject(manifest: Manifest, reports: Sequence[Attachment]) -> str:
-    """Subject naming the single report's title, or the number of reports."""
+    """The decision: for one company its decision title (the company and what to do);
+    for several, how many and each decision in a few words; without any decision, the
+    report's title or the number of reports."""
+    decided = [c for c in _companies(manifest, reports) if c.decision_title and c.scenario]
+    if len(decided) == 1:
+        return str(decided[0].decision_title)
+    if decided:
+        by_decision: dict[str, list[str]] = {}
+        for c in decided:
+            by_decision.setdefault(decision_short(str(c.scenario)), []).append(
+                _short_company(c.company or c.title)
+            )
+        each = "; ".join(f"{words} ({', '.join(names)})" for words, names in by_decision.items())
+        return f"AI in customer service, {len(decided)} companies: {each}"
     date = manifest.built_at[:10]
     if len(reports) == 1:
         return f"cxtradeoff report: {_one_line(reports[0].entry.title)} (built {date})"
@@ -71,73 +178,81 @@ def default_subject(manifest: Manifest, reports: Sequence[Attachment]) -> str:
 
 _TITLE = "Customer-service AI: savings versus loyalty"
 _NO_FIGURES = "No model figures in this report; see the PDF."
-_FOOTNOTE = "Figures are taken from the build's results; the PDFs show sources and uncertainty."
+_FOOTNOTE = (
+    "Figures are taken from the build's results files; the briefs and reports show their "
+    "sources and uncertainty."
+)
 _BREAK_EVEN_NOTE = (
     "Break-even switch conversion: the share of customers who consider leaving over AI "
     "service and must actually leave before the automation stops paying."
 )
 
 
-@dataclass(frozen=True)
-class _Block:
-    """One attached report as the body shows it (plain text; escaped by the HTML writer)."""
-
-    name: str
-    title: str
-    company: str | None
-    rows: list[tuple[str, str]] | None  # None: no model figures
-    attachment: str
-
-
-def _blocks(reports: Sequence[Attachment]) -> list[_Block]:
-    return [
-        _Block(
-            name=r.name,
-            title=_one_line(r.entry.title),
-            company=_one_line(r.entry.display_name or r.entry.profile or "") or None,
-            rows=None if r.entry.headline is None else headline_rows(r.entry.headline),
-            attachment=attachment_filename(r.name),
-        )
-        for r in reports
-    ]
+def _attached_line(reports: Sequence[Attachment]) -> str:
+    briefs = sum(r.is_brief for r in reports)
+    full = len(reports) - briefs
+    parts = []
+    if briefs:
+        parts.append(f"{briefs} one-page decision brief{'s' if briefs != 1 else ''}")
+    if full:
+        parts.append(f"{full} full report{'s' if full != 1 else ''}")
+    return f"Attached: {' and '.join(parts)} (PDF)."
 
 
-def _build_line(manifest: Manifest) -> tuple[str, str | None]:
+def _builds(manifest: Manifest, reports: Sequence[Attachment]) -> list[str]:
+    """The footer's provenance: the manifest's build and the build of each attachment."""
     commit = manifest.git_commit[:12] if manifest.git_commit else None
-    return f"Build {manifest.build_id}, built {manifest.built_at}", commit
+    lines = [
+        f"Build {manifest.build_id}, built {manifest.built_at}"
+        + (f", commit {commit}" if commit else "")
+        + "."
+    ]
+    older = [r for r in reports if r.build_id != manifest.build_id]
+    if older:
+        lines.append(
+            "Made by an earlier build (up to date since): "
+            + "; ".join(f"{r.name} {r.build_id}" for r in older)
+            + "."
+        )
+    return lines
 
 
 def render_text(
     manifest: Manifest,
     reports: Sequence[Attachment],
     unavailable: Sequence[Unavailable] = (),
+    left_out: Sequence[tuple[str, ReportEntry]] = (),
 ) -> str:
-    """Plain-text body: one block of headline figures per report."""
-    build, commit = _build_line(manifest)
-    lines = [
-        _TITLE,
-        "",
-        build + (f", commit {commit}" if commit else "") + ".",
-        f"Attached: {len(reports)} PDF report(s).",
-        "",
-    ]
-    blocks = _blocks(reports)
-    for block in blocks:
-        lines += [block.title, "-" * min(len(block.title), 72)]
-        if block.company:
-            lines.append(f"  Company: {block.company}")
-        if block.rows is None:
+    """Plain-text body: the decision lines of each brief first, then the figures of each
+    company and what is attached; build ids and the commit in a footer."""
+    companies = _companies(manifest, reports)
+    lines: list[str] = []
+    for c in companies:
+        if c.decision_title:
+            lines += [c.decision_title, *c.decision, ""]
+    lines += [_attached_line(reports), ""]
+    for c in companies:
+        lines += [c.title, "-" * min(len(c.title), 72)]
+        if c.company:
+            lines.append(f"  Company: {c.company}")
+        if c.rows is None:
             lines.append(f"  {_NO_FIGURES}")
         else:
-            lines.extend(f"  {label}: {value}" for label, value in block.rows)
-        lines += [f"  Attachment: {block.attachment}", ""]
+            lines.extend(f"  {label}: {value}" for label, value in c.rows)
+        lines.extend(f"  {rule}" for rule in c.forbidden)
+        lines.extend(f"  {what}: {file}" for what, file in c.attachments)
+        lines.append("")
     if unavailable:
         lines.append("Not attached (unavailable in this build):")
         lines.extend(f"  - {_one_line(u.entry.title)} ({u.name}): {u.reason}" for u in unavailable)
         lines.append("")
-    if any(b.rows is not None for b in blocks):
+    if left_out:
+        lines.append("Also built, not attached (the full reports go with --full):")
+        lines.extend(f"  - {_one_line(e.title)} ({n})" for n, e in left_out)
+        lines.append("")
+    if any(c.rows is not None for c in companies):
         lines.append(_BREAK_EVEN_NOTE)
-    lines.append(_FOOTNOTE)
+    lines += [_FOOTNOTE, "", "-- ", *_builds(manifest, reports)]
     return "\n".join(lines) + "\n"
 
 
@@ -145,48 +260,66 @@ def render_html(
     manifest: Manifest,
     reports: Sequence[Attachment],
     unavailable: Sequence[Unavailable] = (),
+    left_out: Sequence[tuple[str, ReportEntry]] = (),
 ) -> str:
     """HTML body: the same content as :func:`render_text`; every data string is escaped."""
 
     def e(text: object) -> str:
         return html.escape(str(text), quote=True)
 
-    build, commit = _build_line(manifest)
+    companies = _companies(manifest, reports)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        "<title>cxtradeoff reports</title></head>",
+        f"<title>{e(_TITLE)}</title></head>",
         '<body style="font-family: sans-serif; color: #222;">',
-        f'<h1 style="font-size: 1.3em;">{e(_TITLE)}</h1>',
-        f"<p>{e(build)}" + (f", commit <code>{e(commit)}</code>" if commit else "") + ". "
-        f"Attached: {len(reports)} PDF report(s).</p>",
     ]
-    blocks = _blocks(reports)
-    for block in blocks:
-        parts.append(f'<h2 style="font-size: 1.1em;">{e(block.title)}</h2>')
-        if block.company:
-            parts.append(f"<p>Company: {e(block.company)}</p>")
-        if block.rows is None:
+    for c in companies:
+        if c.decision_title:
+            parts.append(
+                f'<h2 style="font-size: 1.15em; margin-bottom: .2em;">{e(c.decision_title)}</h2>'
+            )
+            parts.extend(f'<p style="margin-top: 0;">{e(d)}</p>' for d in c.decision)
+    parts.append(f"<p>{e(_attached_line(reports))}</p>")
+    for c in companies:
+        parts.append(f'<h3 style="font-size: 1em;">{e(c.title)}</h3>')
+        if c.company:
+            parts.append(f"<p>Company: {e(c.company)}</p>")
+        if c.rows is None:
             parts.append(f"<p>{e(_NO_FIGURES)}</p>")
         else:
             parts.append('<table style="border-collapse: collapse;">')
             parts.extend(
                 f'<tr><th style="text-align: left; padding: 2px 12px 2px 0;">{e(label)}</th>'
                 f'<td style="text-align: right;">{e(value)}</td></tr>'
-                for label, value in block.rows
+                for label, value in c.rows
             )
             parts.append("</table>")
-        parts.append(f"<p>Attachment: <code>{e(block.attachment)}</code></p>")
+        parts.extend(f'<p style="color: #b2182b;">{e(rule)}</p>' for rule in c.forbidden)
+        parts.extend(f"<p>{e(what)}: <code>{e(file)}</code></p>" for what, file in c.attachments)
     if unavailable:
-        parts.append('<h2 style="font-size: 1.1em;">Not attached (unavailable)</h2><ul>')
+        parts.append('<h3 style="font-size: 1em;">Not attached (unavailable)</h3><ul>')
         parts.extend(
             f"<li>{e(_one_line(u.entry.title))} (<code>{e(u.name)}</code>): {e(u.reason)}</li>"
             for u in unavailable
         )
         parts.append("</ul>")
-    if any(b.rows is not None for b in blocks):
+    if left_out:
+        parts.append(
+            '<h3 style="font-size: 1em;">Also built, not attached (the full reports go with --full)</h3><ul>'
+        )
+        parts.extend(
+            f"<li>{e(_one_line(entry.title))} (<code>{e(n)}</code>)</li>" for n, entry in left_out
+        )
+        parts.append("</ul>")
+    if any(c.rows is not None for c in companies):
         parts.append(f"<p><small>{e(_BREAK_EVEN_NOTE)}</small></p>")
-    parts.append(f"<p><small>{e(_FOOTNOTE)}</small></p></body></html>")
+    parts.append(f"<p><small>{e(_FOOTNOTE)}</small></p>")
+    parts.append(
+        '<hr><p style="color: #666;"><small>'
+        + "<br>".join(e(line) for line in _builds(manifest, reports))
+        + "</small></p></body></html>"
+    )
     return "\n".join(parts) + "\n"
 
 
@@ -197,6 +330,7 @@ def build_message(
     sender: str,
     recipients: Sequence[str],
     unavailable: Sequence[Unavailable] = (),
+    left_out: Sequence[tuple[str, ReportEntry]] = (),
     subject: str | None = None,
     now: datetime | None = None,
 ) -> EmailMessage:
@@ -216,8 +350,8 @@ def build_message(
     msg["Date"] = format_datetime(now or datetime.now(UTC))
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
     msg["X-Cxtradeoff-Build"] = manifest.build_id
-    msg.set_content(render_text(manifest, reports, unavailable))
-    msg.add_alternative(render_html(manifest, reports, unavailable), subtype="html")
+    msg.set_content(render_text(manifest, reports, unavailable, left_out))
+    msg.add_alternative(render_html(manifest, reports, unavailable, left_out), subtype="html")
     for report in reports:
         msg.add_attachment(
             report.pdf.read_bytes(),

@@ -1,4 +1,4 @@
-"""Sending the reports of the last build, each to each recipient exactly once.
+"""Sending the briefs (and reports) of the last build, each to each recipient exactly once.
 
 :func:`send_reports` is the task, in named steps: choose the reports (:func:`prepare`);
 lock and read the sent log; settle what an interrupted run left there
@@ -43,9 +43,9 @@ from cxtradeoff.delivery.email.addresses import parse_recipients
 from cxtradeoff.delivery.email.message import attachment_filename, build_message, message_bytes
 from cxtradeoff.delivery.email.selection import (
     Attachment,
-    Unavailable,
+    Selection,
+    choose,
     load_manifest,
-    select_reports,
 )
 from cxtradeoff.delivery.email.sentlog import (
     FAILED,
@@ -102,7 +102,7 @@ class SendSummary:
     ----------
     build_id : str
     reports : list of str
-        Reports considered for sending.
+        Reports considered for sending (a company's brief, ``NAME.brief``, by default).
     unavailable : list of (str, str)
         Reports not attached (name, reason); only when all were asked for.
     sent : list of (str, list of str, str)
@@ -136,12 +136,12 @@ def _now() -> str:
 
 
 def prepare(
-    reports_dir: Path, *, report_names: Sequence[str] | None
-) -> tuple[Manifest, list[Attachment], list[Unavailable]]:
-    """Load the manifest and choose the reports (see :func:`select_reports`)."""
+    reports_dir: Path, *, report_names: Sequence[str] | None, full: bool = False
+) -> tuple[Manifest, Selection]:
+    """Load the manifest and choose what to attach: the briefs, and with ``full`` the
+    full reports (see :func:`~cxtradeoff.delivery.email.selection.choose`)."""
     manifest = load_manifest(reports_dir)
-    attach, unavailable = select_reports(manifest, reports_dir, names=report_names)
-    return manifest, attach, unavailable
+    return manifest, choose(manifest, reports_dir, names=report_names, full=full)
 
 
 def settle_interrupted(
@@ -238,18 +238,20 @@ def write_dry_run(
     report_names: Sequence[str] | None,
     sender: str,
     subject: str | None = None,
+    full: bool = False,
 ) -> tuple[Path, EmailMessage]:
     """Write the message for every chosen report and recipient to an ``.eml`` file.
 
     The sent log is neither read nor written: this is the message ``--resend`` sends.
     """
-    manifest, attach, unavailable = prepare(reports_dir, report_names=report_names)
+    manifest, chosen = prepare(reports_dir, report_names=report_names, full=full)
     msg = build_message(
         manifest,
-        attach,
+        chosen.attach,
         sender=sender,
         recipients=parse_recipients(recipients),
-        unavailable=unavailable,
+        unavailable=chosen.unavailable,
+        left_out=chosen.left_out,
         subject=subject,
     )
     return atomic_write_bytes(Path(path), message_bytes(msg)), msg
@@ -360,6 +362,7 @@ def send_reports(
     settings: SmtpSettings,
     subject: str | None = None,
     resend: bool = False,
+    full: bool = False,
     lock_timeout: float = 600.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SendSummary:
@@ -379,7 +382,8 @@ def send_reports(
         Before anything is sent.
     """
     addresses = parse_recipients(recipients)
-    manifest, attach, unavailable = prepare(reports_dir, report_names=report_names)
+    manifest, chosen = prepare(reports_dir, report_names=report_names, full=full)
+    attach, unavailable = chosen.attach, chosen.unavailable
     by_name = {a.name: a for a in attach}
     log_path = sent_log_path(reports_dir)
     summary = SendSummary(
@@ -400,7 +404,7 @@ def send_reports(
         )
         _report_held(summary, held, log, settled, attach)
         _send_groups(
-            summary, groups, manifest, by_name, unavailable, log_path,
+            summary, groups, manifest, by_name, chosen, log_path,
             settings=settings, subject=subject, sleep=sleep,
         )  # fmt: skip
     if summary.failure is None and any(p.new for p in summary.possibly_sent):
@@ -413,7 +417,7 @@ def _send_groups(
     groups: dict[tuple[str, ...], list[str]],
     manifest: Manifest,
     by_name: dict[str, Attachment],
-    unavailable: Sequence[Unavailable],
+    selection: Selection,
     log_path: Path,
     *,
     settings: SmtpSettings,
@@ -428,7 +432,8 @@ def _send_groups(
             chosen,
             sender=settings.sender,
             recipients=group_rcpts,
-            unavailable=unavailable,
+            unavailable=selection.unavailable,
+            left_out=selection.left_out,
             subject=subject,
         )
         try:
