@@ -173,6 +173,19 @@ def test_the_sources_line_says_where_the_figures_come_from(spanish: ResultsFile)
     assert "evidence report" in line and "Built 27 November 2026" in line
 
 
+def test_the_brief_reads_the_file_it_is_given_or_the_last_build(
+    tmp_path: Path, spanish: ResultsFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = tmp_path / "given.json"
+    given.write_text(spanish.model_dump_json())
+    assert brief.results_for_brief([str(given)]) == spanish
+    (tmp_path / "telecom.results.json").write_text(spanish.model_dump_json())
+    assert brief.results_for_brief([], reports_dir=tmp_path) == spanish
+    monkeypatch.setattr(brief, "EXPLORE_DRAWS", 100)  # no build at all: telecom, on the spot
+    fresh = brief.results_for_brief([], reports_dir=tmp_path / "none")
+    assert (fresh.profile, fresh.draws) == ("telecom", 100)
+
+
 def test_the_template_is_part_of_a_report_key() -> None:
     spec = ReportSpec("a", Path("a.ipynb"), "A")
     keys = {

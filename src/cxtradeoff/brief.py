@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
@@ -30,7 +31,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from cxtradeoff.contracts import ResultsFile, ScenarioResult
+from cxtradeoff.contracts import ResultsFile, ScenarioResult, load_results
 from cxtradeoff.formatting import (
     COLOURS,
     after_pilot,
@@ -45,6 +46,7 @@ from cxtradeoff.formatting import (
     scenario_title,
     share,
 )
+from cxtradeoff.paths import REPORTS_DIR
 
 __all__ = [
     "OptionRow",
@@ -56,6 +58,7 @@ __all__ = [
     "options_html",
     "other_valuation_note",
     "profile_basis",
+    "results_for_brief",
     "sources_html",
     "svg_of",
     "what_moves_html",
@@ -73,6 +76,36 @@ def build_date_words(day: str | date) -> str:
     """A date as a director reads it: ``27 November 2026`` (from ``YYYY-MM-DD`` or a date)."""
     value = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
     return f"{value.day} {value.strftime('%B')} {value.year}"
+
+
+# --------------------------------------------------------------------------- reading
+
+#: the company a brief opened on its own (no build) is about
+DEFAULT_PROFILE = "telecom"
+#: Monte Carlo draws when, with no build to read, that company is analysed on the spot
+EXPLORE_DRAWS = 2_000
+
+
+def results_for_brief(
+    results_files: Sequence[str | Path], *, reports_dir: Path | None = None
+) -> ResultsFile:
+    """The results file a brief reads: the one the build passes (the first given).
+
+    Opened on its own, with none given, the brief reads the last build's telecom results
+    (``reports/telecom.results.json``); with no build at all, telecom is analysed on the
+    spot with :data:`EXPLORE_DRAWS` draws, so that the notebook runs on its defaults. The
+    build always passes a file, and then nothing is computed.
+    """
+    if results_files:
+        return load_results(results_files[0])
+    built = (reports_dir or REPORTS_DIR) / f"{DEFAULT_PROFILE}.results.json"
+    if built.is_file():
+        return load_results(built)
+    from cxtradeoff.profiles import load_profiles
+    from cxtradeoff.results import build_results
+
+    scenarios = ["status_quo", "hybrid", "full_automation", "reversal"]
+    return build_results(load_profiles()[DEFAULT_PROFILE], scenarios, draws=EXPLORE_DRAWS)
 
 
 # --------------------------------------------------------------------------- header

@@ -737,9 +737,9 @@ def decision_lines(results: ResultsFile) -> DecisionLines:
 def decision_break_even(results: ResultsFile) -> tuple[str, str]:
     """The break-even to set against the assumed conversion, and what it is of.
 
-    The recommended scenario's (over the horizon, one-off costs counted); when the status
-    quo is recommended, that of the AI option that came closest, named in the second
-    part ("" otherwise).
+    The recommended scenario's, as the headline holds it (over the horizon, one-off costs
+    counted); when the status quo is recommended, that of the AI option that came
+    closest, named in the second part ("" otherwise).
 
     Returns
     -------
@@ -755,7 +755,7 @@ def decision_break_even(results: ResultsFile) -> tuple[str, str]:
         return break_even_words(
             k_star
         ), f"for {scenario_title(contender).lower()}, the closest AI option"
-    return break_even_words(results.scenarios[chosen].break_even_conversion_npv), ""
+    return break_even_words(results.headline.break_even_conversion_npv), ""
 
 
 def forbidden_lines(results: ResultsFile) -> list[str]:
