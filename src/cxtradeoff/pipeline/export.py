@@ -1,10 +1,14 @@
 """Exporting an executed notebook: self-contained HTML (nbconvert, the project's template)
-and an A4 PDF printed by a headless Chromium (Playwright)."""
+and an A4 PDF printed by a headless Chromium (over its DevTools pipe)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import html
+import shutil
+import tempfile
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -104,10 +108,71 @@ def print_layout(template: str) -> PrintLayout:
     return PRINT_LAYOUTS.get(template, PRINT_LAYOUTS[TEMPLATE_NAME])
 
 
-class PdfPrinter:
-    """A headless Chromium, driven by Playwright, that prints HTML files to A4 PDFs.
+#: switches a driver of headless Chromium sets for pages that render the same everywhere
+#: (those Playwright sets, whose output the reports were checked against): colours in sRGB,
+#: no scrollbar, no background work or throttling, no first-run or sign-in machinery
+DRIVER_ARGS: tuple[str, ...] = (
+    "--headless",
+    "--disable-field-trial-config",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-back-forward-cache",
+    "--disable-breakpad",
+    "--disable-component-extensions-with-background-pages",
+    "--no-default-browser-check",
+    "--disable-features=AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,"
+    "HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,"
+    "ThirdPartyStoragePartitioning,OptimizationHints,NetworkTimeServiceQuerying,AimEnabled,"
+    "PreconnectToSearch",
+    "--allow-pre-commit-input",
+    "--disable-hang-monitor",
+    "--disable-ipc-flooding-protection",
+    "--disable-popup-blocking",
+    "--disable-prompt-on-repost",
+    "--disable-renderer-backgrounding",
+    "--force-color-profile=srgb",
+    "--metrics-recording-only",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--no-service-autorun",
+    "--disable-search-engine-choice-screen",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,"
+    "availablePointerTypes=4",
+)
+#: the generic font families of a Linux page (what ``serif`` or ``sans-serif`` resolve to)
+FONT_FAMILIES = {
+    "standard": "Times New Roman",
+    "fixed": "Monospace",
+    "serif": "Times New Roman",
+    "sansSerif": "Arial",
+    "cursive": "Comic Sans MS",
+    "fantasy": "Impact",
+}
+#: A4 in inches, and CSS units in pixels (96 to the inch), as printToPDF takes them
+A4_INCHES = (8.27, 11.7)
+_PIXELS = {"px": 1.0, "in": 96.0, "cm": 37.8, "mm": 3.78}
 
-    Use it as a context manager; one browser serves every report of a build.
+
+def inches(length: str) -> float:
+    """A CSS length (``18mm``, ``1in``, ``12px``) in inches.
+
+    >>> round(inches("18mm"), 5), inches("1in"), inches("48px")
+    (0.70875, 1.0, 0.5)
+    """
+    unit = length[-2:].lower()
+    if unit in _PIXELS:
+        return float(length[:-2]) * _PIXELS[unit] / 96
+    return float(length) / 96
+
+
+class PdfPrinter:
+    """A headless Chromium that prints HTML files to A4 PDFs, driven over its DevTools
+    pipe (:mod:`cxtradeoff.pipeline.cdp`: no Node.js driver beside it).
+
+    Use it as a context manager; one browser, and one page, serve every report of a
+    build. Only ``file:`` and ``data:`` URLs load when ``block_network`` is on.
 
     Examples
     --------
@@ -118,58 +183,89 @@ class PdfPrinter:
     def __init__(self, executable: str, *, block_network: bool = True) -> None:
         self.executable = executable
         self.block_network = block_network
-        self._pw: Any = None
-        self._browser: Any = None
-        self._page: Any = None
+        self._pipe: Any = None
+        self._profile: Path | None = None
+        self._version = ""
+        self._session = ""
+        self._loaded = threading.Event()
+        self._crashed = ""
 
     def __enter__(self) -> PdfPrinter:
-        from playwright.sync_api import sync_playwright
+        from cxtradeoff.pipeline.cdp import DevToolsError, DevToolsPipe
 
-        self._pw = sync_playwright().start()
+        self._profile = Path(tempfile.mkdtemp(prefix="cx-chromium-"))
+        log = self._profile / "chromium.log"
+        args = [*DRIVER_ARGS, *CHROMIUM_ARGS, f"--user-data-dir={self._profile}", "about:blank"]
         try:
-            self._browser = self._pw.chromium.launch(
-                executable_path=self.executable, args=list(CHROMIUM_ARGS), headless=True
-            )
-        except Exception as exc:
-            self._pw.stop()
-            raise RenderError(f"could not start Chromium at {self.executable}: {exc}") from exc
+            self._pipe = DevToolsPipe(self.executable, args, log=log)
+            product = self._pipe.send("Browser.getVersion", timeout=60)["product"]
+        except (OSError, DevToolsError) as exc:
+            detail = log.read_text(errors="replace").strip() if log.is_file() else ""
+            self.__exit__(None, None, None)
+            raise RenderError(
+                f"could not start Chromium at {self.executable}: {exc}"
+                + (f"\nBrowser logs:\n{detail}" if detail else "")
+            ) from exc
+        self._version = str(product).rpartition("/")[2]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._page = None
-        with contextlib.suppress(Exception):
-            if self._browser is not None:
-                self._browser.close()
-        with contextlib.suppress(Exception):
-            if self._pw is not None:
-                self._pw.stop()
+        self._session = ""
+        if self._pipe is not None:
+            with contextlib.suppress(Exception):
+                self._pipe.close()
+            self._pipe = None
+        if self._profile is not None:
+            shutil.rmtree(self._profile, ignore_errors=True)
+            self._profile = None
 
     @property
     def browser_version(self) -> str:
         """The version Chromium reports, e.g. ``156.0.8078.73``."""
-        return str(self._browser.version) if self._browser is not None else ""
+        return self._version
 
-    def _ready_page(self) -> Any:
-        """The page every report is printed in, opened on first use.
+    def _ready_page(self) -> str:
+        """The page every report is printed in (its DevTools session), opened on first use.
 
         One page serves every print: a new page per report would start a new renderer
         process each time, which costs more than the print itself (about half of the
         printing time and CPU of a build of the default reports).
         """
-        if self._page is None:
-            page = self._browser.new_page()
-            if self.block_network:
-                page.route(
-                    "**/*",
-                    lambda route: (
-                        route.continue_()
-                        if route.request.url.startswith(("file:", "data:"))
-                        else route.abort()
-                    ),
-                )
-            page.emulate_media(media="print")  # lay the page out once, for print
-            self._page = page
-        return self._page
+        if self._session:
+            return self._session
+        pipe = self._pipe
+        target = pipe.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        pipe.on("Page.loadEventFired", lambda params, sid: self._loaded.set())
+        pipe.on("Inspector.targetCrashed", self._on_crash)
+        for method, params in (
+            ("Page.enable", {}),
+            ("Page.setFontFamilies", {"fontFamilies": FONT_FAMILIES}),
+            ("Emulation.setDeviceMetricsOverride",
+             {"width": 1280, "height": 720, "deviceScaleFactor": 1, "mobile": False}),
+            ("Emulation.setEmulatedMedia", {"media": "print"}),  # laid out once, for print
+        ):  # fmt: skip
+            pipe.send(method, params, session=session)
+        if self.block_network:
+            pipe.on("Fetch.requestPaused", self._on_request)
+            pipe.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session=session)
+        self._session = session
+        return session
+
+    def _on_request(self, params: dict[str, Any], session: str) -> None:
+        """Let ``file:`` and ``data:`` URLs load; refuse every other (in the pipe's thread)."""
+        request = params.get("requestId")
+        if str(params.get("request", {}).get("url", "")).startswith(("file:", "data:")):
+            self._pipe.post("Fetch.continueRequest", {"requestId": request}, session=session)
+        else:
+            self._pipe.post("Fetch.failRequest", {"requestId": request,
+                            "errorReason": "BlockedByClient"}, session=session)  # fmt: skip
+
+    def _on_crash(self, params: dict[str, Any], session: str) -> None:
+        self._crashed = "the page crashed (Inspector.targetCrashed)"
+        self._loaded.set()
 
     def print_pdf(
         self,
@@ -182,30 +278,64 @@ class PdfPrinter:
     ) -> None:
         """Print ``html_path`` to ``pdf_path`` (A4; by default a title block and page
         numbers, see :class:`PrintLayout`), atomically."""
+        from cxtradeoff.pipeline.cdp import DevToolsError
+
         layout = layout or PrintLayout()
-        if self._browser is None:
+        if self._pipe is None:
             raise RenderError("PdfPrinter must be used as a context manager")
-        page = self._ready_page()
+        header = _HEADER.format(title=html.escape(title), subtitle=html.escape(subtitle))
         try:
-            page.goto(html_path.resolve().as_uri(), wait_until="load")
-            header = _HEADER.format(title=html.escape(title), subtitle=html.escape(subtitle))
-            data = page.pdf(
-                format="A4",
-                print_background=True,
-                display_header_footer=layout.header_footer,
-                header_template=header if layout.header_footer else "",
-                footer_template=_FOOTER if layout.header_footer else "",
-                margin=layout.margin,
+            session = self._ready_page()
+            self._loaded.clear()
+            navigated = self._pipe.send(
+                "Page.navigate", {"url": html_path.resolve().as_uri()}, session=session
             )
+            if navigated.get("errorText"):
+                raise DevToolsError(f"Page.navigate: {navigated['errorText']}")
+            if not self._loaded.wait(timeout=60) or self._crashed:
+                raise DevToolsError(self._crashed or "Page.navigate: the page did not load in 60 s")
+            margin = layout.margin
+            stream = self._pipe.send(
+                "Page.printToPDF",
+                {
+                    "transferMode": "ReturnAsStream",
+                    "landscape": False,
+                    "displayHeaderFooter": layout.header_footer,
+                    "headerTemplate": header if layout.header_footer else "",
+                    "footerTemplate": _FOOTER if layout.header_footer else "",
+                    "printBackground": True,
+                    "scale": 1,
+                    "paperWidth": A4_INCHES[0],
+                    "paperHeight": A4_INCHES[1],
+                    **{f"margin{side.title()}": inches(margin[side])
+                       for side in ("top", "bottom", "left", "right")},
+                    "pageRanges": "",
+                    "preferCSSPageSize": False,
+                    "generateTaggedPDF": False,
+                    "generateDocumentOutline": False,
+                },
+                session=session,
+                timeout=180,
+            )["stream"]  # fmt: skip
+            data = self._read_stream(stream, session)
         except BaseException:  # a page that failed is not used again
-            self._page = None
-            with contextlib.suppress(Exception):
-                page.close()
+            self._session, self._crashed = "", ""
             raise
         try:
             atomic_write_bytes(pdf_path, data)
         except OSError as exc:
             raise OutputError.from_os_error(pdf_path, exc) from None
+
+    def _read_stream(self, handle: str, session: str) -> bytes:
+        chunks = []
+        while True:
+            chunk = self._pipe.send("IO.read", {"handle": handle, "size": 1 << 20}, session=session)
+            data = chunk.get("data", "")
+            chunks.append(base64.b64decode(data) if chunk.get("base64Encoded") else data.encode())
+            if chunk.get("eof"):
+                break
+        self._pipe.post("IO.close", {"handle": handle}, session=session)
+        return b"".join(chunks)
 
 
 class PrinterThread:
