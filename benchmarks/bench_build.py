@@ -30,6 +30,10 @@ Run::
     .venv/bin/python benchmarks/bench_build.py                    # all three
     .venv/bin/python benchmarks/bench_build.py --what speed --draws 2000
     .venv/bin/python benchmarks/bench_build.py --what portfolio --units 100 --draws 1000
+    .venv/bin/python benchmarks/bench_build.py --what speed,memory --baseline main
+
+``--baseline REV`` also builds with the project at a git revision (extracted from git into
+the temporary folder, run with this environment's packages), in the same run.
 """
 
 from __future__ import annotations
@@ -98,12 +102,35 @@ def by_hand(out: Path, *, draws: int | None) -> tuple[float, dict[str, dict[str,
     return time.perf_counter() - start, steps
 
 
-def cxtradeoff(out: Path, *args: str, config: Path = REPORTS_CONFIG) -> tuple[float, str]:
+def build_command(checkout: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """How to run ``cxtradeoff build``: this project's, or that of another ``checkout``
+    (its ``src`` first on the path; same packages), and the environment to run it in."""
+    if checkout is None:
+        return [str(BIN / "cxtradeoff"), "build"], dict(os.environ)
+    env = {**os.environ, "PYTHONPATH": str(checkout / "src"), "CXTRADEOFF_ROOT": str(checkout)}
+    return [sys.executable, "-m", "cxtradeoff.cli", "build"], env
+
+
+def baseline_checkout(revision: str, root: Path) -> Path:
+    """The project at a git ``revision`` (e.g. ``main``), extracted under ``root``."""
+    target = root / f"baseline-{revision.replace('/', '-')}"
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True,
+                             capture_output=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def cxtradeoff(
+    out: Path, *args: str, config: Path = REPORTS_CONFIG, checkout: Path | None = None
+) -> tuple[float, str]:
     """``cxtradeoff build`` in a process of its own: seconds and what it wrote on stderr."""
-    command = [str(BIN / "cxtradeoff"), "build", "--config", str(config), "--out", str(out),
-               "--keep", "0", *args]  # fmt: skip
+    program, env = build_command(checkout)
+    if checkout is not None and config == REPORTS_CONFIG:
+        config = checkout / "reports.yaml"
+    command = [*program, "--config", str(config), "--out", str(out), "--keep", "0", *args]
     start = time.perf_counter()
-    run = subprocess.run(command, check=False, capture_output=True, text=True)
+    run = subprocess.run(command, check=False, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if run.returncode != 0:
         raise SystemExit(
@@ -138,7 +165,9 @@ def _table(title: str, rows: dict[str, dict[str, float]], columns: Sequence[str]
     return "\n".join(lines)
 
 
-def bench_speed(root: Path, *, draws: int | None, jobs: int | None, repeat: int) -> None:
+def bench_speed(
+    root: Path, *, draws: int | None, jobs: int | None, repeat: int, baseline: Path | None
+) -> None:
     extra = [*(["--param", f"draws={draws}"] if draws else []),
              *(["--jobs", str(jobs)] if jobs else [])]  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
@@ -156,6 +185,7 @@ def bench_speed(root: Path, *, draws: int | None, jobs: int | None, repeat: int)
         times_b.append(seconds)
         phases_b = phases_of(stderr) if seconds == min(times_b) else phases_b
     t_c, _ = cxtradeoff(root / f"b{len(times_b) - 1}", *extra)
+    t_0 = cxtradeoff(root / "base", "--force", *extra, checkout=baseline)[0] if baseline else None
     t_a, t_b = min(times_a), min(times_b)
     print(f"== speed: the default report set, {n_reports} reports, {os.cpu_count()} cores, "
           f"draws={draws or 'reports.yaml'}, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
@@ -170,6 +200,9 @@ def bench_speed(root: Path, *, draws: int | None, jobs: int | None, repeat: int)
     print(f"(a) by hand (papermill CLI + nbconvert CLI + chromium print): {t_a:8.2f} s")
     print(f"(b) cxtradeoff build --force, cold:                           {t_b:8.2f} s")
     print(f"(c) cxtradeoff build, nothing to do:                          {t_c:8.2f} s")
+    if t_0 is not None and baseline is not None:
+        print(f"(b0) cxtradeoff build --force at {baseline.name}: {t_0:8.2f} s   "
+              f"ratio (a)/(b0): {t_a / t_0:6.2f}x")  # fmt: skip
     print(f"ratio (a)/(b): {t_a / t_b:6.2f}x   (goal: at least 5x)")
     print(f"ratio (a)/(c): {t_a / t_c:6.0f}x   no-op under 1 s: {'yes' if t_c < 1 else 'NO'}")
 
@@ -220,11 +253,11 @@ def _kind(pid: int) -> str:
 
 
 def peak_pss(
-    command: Sequence[str], *, every_s: float = 0.02
+    command: Sequence[str], *, every_s: float = 0.02, env: dict[str, str] | None = None
 ) -> tuple[float, dict[str, float], float]:
     """Run ``command``; the peak PSS (MB) of its process tree, by kind, and the seconds."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     peak, parts = 0.0, {}
     while proc.poll() is None:
         sample: dict[str, float] = {}
@@ -242,15 +275,26 @@ def peak_pss(
     return peak, parts, time.perf_counter() - start
 
 
-def bench_memory(root: Path, *, draws: int | None, report: str = "telecom") -> None:
-    command = [str(BIN / "cxtradeoff"), "build", "--out", str(root / "m"), "--keep", "0",
-               "--force", "--only", report, *(["--param", f"draws={draws}"] if draws else [])]  # fmt: skip
-    peak, parts, seconds = peak_pss(command)
-    print(f"== memory: one report ({report}) with its PDF, {seconds:.1f} s, "
-          f"draws={draws or 'reports.yaml'}")  # fmt: skip
-    print(f"peak PSS of the whole process tree: {peak:6.0f} MB   (goal: under 600 MB)")
-    for kind, mb in sorted(parts.items(), key=lambda item: -item[1]):
-        print(f"  {kind:<28} {mb:6.0f} MB")
+def bench_memory(
+    root: Path, *, draws: int | None, baseline: Path | None, repeat: int, report: str = "telecom"
+) -> None:
+    runs: list[tuple[str, Path | None]] = [("this checkout", None)]
+    if baseline is not None:
+        runs.append((f"baseline {baseline.name}", baseline))
+    for label, checkout in runs:
+        program, env = build_command(checkout)
+        config = (checkout or ROOT) / "reports.yaml"
+        command = [*program, "--config", str(config), "--out", str(root / "m"), "--keep", "0",
+                   "--force", "--only", report, *(["--param", f"draws={draws}"] if draws else [])]  # fmt: skip
+        peaks = [peak_pss(command, env=env) for _ in range(max(1, repeat))]
+        peak, parts, seconds = max(peaks, key=lambda p: p[0])
+        print(f"== memory ({label}): one report ({report}) with its PDF, {seconds:.1f} s, "
+              f"draws={draws or 'reports.yaml'}")  # fmt: skip
+        runs_text = f"; runs: {', '.join(f'{p[0]:.0f}' for p in peaks)} MB, highest shown"
+        print(f"peak PSS of the whole process tree: {peak:6.0f} MB   (goal: under 600 MB)"
+              + (runs_text if len(peaks) > 1 else ""))  # fmt: skip
+        for kind, mb in sorted(parts.items(), key=lambda item: -item[1]):
+            print(f"  {kind:<28} {mb:6.0f} MB")
 
 
 # --------------------------------------------------------------------------- portfolio
@@ -310,17 +354,26 @@ def main() -> int:
     )
     parser.add_argument("--units", type=int, default=100, help="portfolio: number of units")
     parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="REV",
+        help="speed and memory: also build with the project at this git revision (e.g. main)",
+    )
+    parser.add_argument(
         "--formats", default=None, help="portfolio: --formats of its builds (default html,pdf)"
     )
     args = parser.parse_args()
     what = {w.strip() for w in args.what.split(",")}
     root = Path(tempfile.mkdtemp(prefix="cx-bench-"))
     try:
+        baseline = baseline_checkout(args.baseline, root) if args.baseline else None
         if "speed" in what:
-            bench_speed(root / "speed", draws=args.draws, jobs=args.jobs, repeat=args.repeat)
+            bench_speed(root / "speed", draws=args.draws, jobs=args.jobs, repeat=args.repeat,
+                        baseline=baseline)  # fmt: skip
         if "memory" in what:
             (root / "memory").mkdir()
-            bench_memory(root / "memory", draws=args.draws)
+            bench_memory(root / "memory", draws=args.draws, baseline=baseline,
+                         repeat=args.repeat)  # fmt: skip
         if "portfolio" in what:
             (root / "portfolio").mkdir()
             bench_portfolio(root / "portfolio", units=args.units, draws=args.draws,
