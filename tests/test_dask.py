@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,26 @@ def test_errors_come_back_as_the_local_executor_raises_them(tmp_path: Path) -> N
     assert str(disk) == "on worker tcp://w:1: cannot write /x: disk full"
     other = _client_error(_error_info(KeyError("k"), worker_stage), tmp_path, "tcp://w:1")
     assert str(other) == "KeyError: 'k'"  # as the finisher words an unexpected error
+
+
+def test_a_worker_with_another_package_refuses_the_report_by_name(tmp_path: Path) -> None:
+    from cxtradeoff.pipeline.config import ReportSpec
+    from cxtradeoff.pipeline.dask_executor import ReportTask, ReportWorkerPlugin, _fingerprint
+
+    package_hash, versions = _fingerprint()
+    plugin = ReportWorkerPlugin(chromium=None)
+    plugin.address = "tcp://10.0.0.7:4000"
+    task = ReportTask(spec=ReportSpec("r", tmp_path / "r.ipynb", "R"), key="k", inputs={},
+                      started_at="", root=str(tmp_path), formats=("html",), subtitle="",
+                      results={}, package_hash=package_hash, versions=versions)  # fmt: skip
+    assert plugin._mismatch(task) is None
+    older = {**versions, "pandas": "1.0.0"}
+    message = plugin._mismatch(replace(task, versions=older))
+    assert message is not None and "worker tcp://10.0.0.7:4000 runs another cxtradeoff" in message
+    assert "pandas 1.0.0 here" in message and "requirements.lock" in message
+    assert "package source differs" in str(plugin._mismatch(replace(task, package_hash="x")))
+    result = plugin._run(None, replace(task, package_hash="x"), {})  # type: ignore[arg-type]
+    assert result.error is not None and result.error.kind == "render" and result.files == {}
 
 
 @pytest.mark.parametrize(
