@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from cxtradeoff import printcheck
@@ -154,6 +155,80 @@ def test_every_model_input_has_a_label_and_a_unit() -> None:
     from cxtradeoff.model import Parameters
 
     assert set(Parameters.model_fields) == set(PARAMETER_LABELS) == set(PARAMETER_UNITS)
+
+
+# --------------------------------------------------------------------------- tables
+
+SCENARIOS = ["status_quo", "hybrid", "full_automation", "reversal"]
+
+
+def _visible_text(html: str) -> str:
+    """An HTML table's text, its style sheet and tags left out."""
+    return re.sub(r"<[^>]+>", " ", html.split("</style>")[-1])
+
+
+@pytest.fixture(scope="module")
+def spanish() -> Any:
+    from cxtradeoff.profiles import load_profiles
+    from cxtradeoff.results import build_results
+
+    return build_results(load_profiles()["spanish_telecom"], SCENARIOS, draws=1000, seed=2)
+
+
+def test_the_options_table_gives_each_scenario_in_words(spanish: Any) -> None:
+    from cxtradeoff import tables
+    from cxtradeoff.formatting import chance, scenario_title
+
+    html = tables.options_table(spanish)
+    text = _visible_text(html)
+    assert f"{scenario_title(spanish.recommended)} (recommended)" in text
+    for name, result in spanish.scenarios.items():
+        assert scenario_title(name) in text
+        assert chance(result.p_loss) in text and chance(result.p_best) in text
+        assert money(result.npv_mean, spanish.currency, compact=True) in text
+    # the rule that forbids full automation in Spain, named in the note, not in a narrow cell
+    assert "Full automation is not permitted: Spain" in text
+    assert text.count("no (see below)") == 2
+    assert printcheck.code_identifiers(text) == []
+    assert "e+0" not in text
+
+
+def test_tables_carry_their_own_scoped_style() -> None:
+    """great_tables leaves two rules unscoped; render scopes them to the table."""
+    from great_tables import GT
+
+    from cxtradeoff import tables
+
+    html = tables.render(GT(pd.DataFrame({"a": ["x"]}), id="t1"), table_id="t1")
+    style = html.split("</style>")[0]
+    for line in style.splitlines():
+        if "{" in line and not line.strip().startswith(("@", "}")):
+            assert line.strip().startswith("#t1"), line
+    assert "overflow-x:visible" in html.replace(" ", "")  # nothing to scroll on paper
+
+
+def test_inputs_in_words_and_code_names_only_in_the_appendix() -> None:
+    from cxtradeoff import tables
+    from cxtradeoff.formatting import PARAMETER_LABELS, parameter_value
+    from cxtradeoff.profiles import load_profiles
+
+    company = load_profiles()["ecommerce"]
+    director = "".join(
+        _visible_text(table)
+        for table in (
+            tables.inputs_table(company, currency="EUR", overrides={"horizon_years": 4}),
+            tables.uncertain_inputs_table(company.parameters, "hybrid", currency="EUR"),
+            tables.drivers_table(company.parameters, "hybrid", currency="EUR"),
+        )
+    )
+    assert printcheck.code_identifiers(director) == []
+    assert "set for this report" in director  # the horizon differs from the profile's
+    cost = company.parameters.cost_ai_contact  # a unit cost reads to the cent
+    assert parameter_value("cost_ai_contact", cost, "EUR") == f"EUR {cost:.2f}"
+    assert f"EUR {cost:.2f}" in director
+    appendix = _visible_text(tables.code_names_table(company.parameters, "hybrid", currency="EUR"))
+    assert set(printcheck.code_identifiers(appendix)) >= {n for n in PARAMETER_LABELS if "_" in n}
+    assert re.findall(r"\d(?:\.\d+)?e[+-]\d", director + appendix) == []
 
 
 # --------------------------------------------------------------------------- built reports
