@@ -475,16 +475,26 @@ def decision_sentence(
 
 
 def flip_sentence(
-    *, assumed: float, conversion: float | None, to: str | None, direction: str | None
+    *,
+    assumed: float,
+    conversion: float | None,
+    to: str | None,
+    direction: str | None,
+    measured: bool = False,
 ) -> str:
     """The assumption the call hangs on, and the value at which it flips ("each year").
 
+    ``measured``: the share comes from a pilot (its posterior), not from the prior.
+
     >>> flip_sentence(assumed=0.08, conversion=0.207, to="status_quo", direction="above")
     'It assumes that 8.0% of the customers who would consider leaving over AI actually leave each year (a prior: no study measures it); if more than 20.7% leave each year, the status quo (no AI) becomes the better choice.'
+    >>> flip_sentence(assumed=0.076, conversion=None, to=None, direction=None, measured=True)[:118]
+    'It assumes that 7.6% of the customers who would consider leaving over AI actually leave each year (as a pilot measured'
     """
+    basis = "as a pilot measured it" if measured else "a prior: no study measures it"
     head = (
         f"It assumes that {share(assumed)} of the customers who would consider leaving over "
-        "AI actually leave each year (a prior: no study measures it)"
+        f"AI actually leave each year ({basis})"
     )
     if conversion is None or to is None:
         return f"{head}; no value of that share between 0 and 100% changes the call."
