@@ -149,6 +149,8 @@ def test_after_a_pilot_the_decision_says_so_and_states_the_assumption(piloted) -
     assert "50,000 customers over 3 months" in section  # 25,000 in each arm
     assert escape_text(ASSUMPTION) in section
     assert "after a pilot" in title_block("t", piloted)
+    # the share the call hangs on is the pilot's now, no longer a prior no study measures
+    assert "as a pilot measured it" in section and "no study measures it" not in section
 
 
 def test_the_pilot_section_and_caption_only_after_a_pilot(telecom, piloted) -> None:

@@ -134,6 +134,7 @@ def headline_paragraph(results: ResultsFile) -> str:
         conversion=head.flip.conversion,
         to=head.flip.to,
         direction=head.flip.direction,
+        measured=results.pilot is not None,
     )
     evppi = evppi_sentence(results.evppi_switch_conversion, results.currency)
     return f"**{escape_text(results.display_name)}. {decision}** {flip} {evppi}"

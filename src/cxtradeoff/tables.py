@@ -168,10 +168,10 @@ def options_table(results: ResultsFile) -> Html:
                 "Net present value|P10 to P90": _range(result.npv_p10, result.npv_p90, currency),
                 "Chance|of a loss": chance(result.p_loss),
                 "Chance|of being best": chance(result.p_best),
-                "Break-even conversion|at lifetime value": _break_even(
+                "Break-even conversion|at its lifetime value": _break_even(
                     name, result.break_even_conversion_npv_clv
                 ),
-                "Break-even conversion|at replacement cost": _break_even(
+                "Break-even conversion|at the cost to replace it": _break_even(
                     name, result.break_even_conversion_npv_replacement
                 ),
                 "Permitted": "yes" if result.permitted else "no (see below)",
@@ -191,12 +191,12 @@ def options_table(results: ResultsFile) -> Html:
             {
                 "Scenario": "20%",
                 "Net present value|Expected": "11%",
-                "Net present value|P10 to P90": "23%",
+                "Net present value|P10 to P90": "22%",
                 "Chance|of a loss": "8%",
                 "Chance|of being best": "8%",
-                "Break-even conversion|at lifetime value": "10%",
-                "Break-even conversion|at replacement cost": "10%",
-                "Permitted": "10%",
+                "Break-even conversion|at its lifetime value": "10%",
+                "Break-even conversion|at the cost to replace it": "10%",
+                "Permitted": "11%",
             }
         )
         .cols_align("right", columns=[c for c in frame.columns if "|" in c])
