@@ -252,10 +252,12 @@ def built_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from cxtradeoff.paths import REPORTS_CONFIG
 
     out = tmp_path_factory.mktemp("reports")
-    assert main(["build", "--config", str(REPORTS_CONFIG), "--out", str(out), "--jobs", "2"]) == 0
+    few = ["--param", "draws=2000"]  # the layout, not the precision, is under test
+    code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(out), "--jobs", "2", *few])
+    assert code == 0
     pilot = tmp_path_factory.mktemp("pilot")
     code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(pilot), "--only",
-                 "telecom", "--param", "pilot_file=telecom-illustrative-pilot.csv"])  # fmt: skip
+                 "telecom", "--param", "pilot_file=telecom-illustrative-pilot.csv", *few])  # fmt: skip
     assert code == 0
     files = {path.stem: path for path in out.glob("*.pdf")}
     files["telecom-pilot"] = pilot / "telecom.pdf"
