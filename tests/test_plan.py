@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import doctest
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,118 @@ def test_select_adds_dependencies_and_names_unknown_reports() -> None:
 
 def test_docstring_examples() -> None:
     assert doctest.testmod(plan).failed == 0
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+class FakeExecutor:
+    """An executor that 'builds' a report by writing its HTML, with ``slots`` at once;
+    it records the order reports start in and the most that ran at once."""
+
+    def __init__(self, settings, *, slots: int = 2, notes=(), fail=frozenset()) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.settings, self.slots = settings, slots
+        self.pool = ThreadPoolExecutor(max_workers=slots)
+        self.inflight: list = []
+        self.started: list[str] = []
+        self.most = 0
+        self._notes, self.fail = list(notes), fail
+        self.closed = False
+
+    def open(self) -> None:
+        pass
+
+    def room(self) -> int:
+        self.inflight = [f for f in self.inflight if not f.done()]
+        return self.slots - len(self.inflight)
+
+    def busy(self) -> list:
+        return []
+
+    def submit(self, job):
+        from cxtradeoff.errors import RenderError
+        from cxtradeoff.pipeline.run import Staged
+
+        self.started.append(job.spec.name)
+        self.most = max(self.most, len([f for f in self.inflight if not f.done()]) + 1)
+
+        def build() -> Staged:
+            time.sleep(0.02)
+            if job.spec.name in self.fail:
+                raise RenderError(f"{job.spec.name} failed on purpose")
+            page = job.stage / f"{job.spec.name}.html"
+            page.write_text(job.spec.name)
+            return Staged({"html": page}, phases={"cells": 0.01})
+
+        future = self.pool.submit(build)
+        self.inflight.append(future)
+        return future
+
+    def no_more_work(self) -> None:
+        pass
+
+    def notes(self) -> list[tuple[str, str]]:
+        notes, self._notes = self._notes, []
+        return notes
+
+    def browser_version(self) -> str | None:
+        return None
+
+    def interrupt(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+        self.pool.shutdown(wait=True)
+
+
+def _run(tmp_path: Path, specs: list[ReportSpec], **options: object):
+    from cxtradeoff.pipeline.run import Runner
+
+    made: list[FakeExecutor] = []
+    ended: dict[str, str] = {}
+    events: list = []
+
+    def make(settings):
+        made.append(FakeExecutor(settings, **options))
+        return made[0]
+
+    def finish(job, staged, error) -> str:
+        ended[job.spec.name] = "ok" if error is None else "failed"
+        return ended[job.spec.name]
+
+    runner = Runner(plan.start_order(specs), keys={s.name: "k" for s in specs},
+                    inputs={s.name: {} for s in specs}, out_dir=tmp_path, jobs=2,
+                    formats=("html",), verbose=False, done={}, chromium=None, finish=finish,
+                    skip=lambda spec, failed: ended.__setitem__(spec.name, "skipped"),
+                    progress=events.append, executor=make)  # fmt: skip
+    runner.run()
+    return made[0], ended, events, runner
+
+
+def test_the_runner_starts_a_report_after_what_it_reads_and_within_the_executors_room(
+    tmp_path: Path,
+) -> None:
+    executor, ended, events, _ = _run(tmp_path, SPECS, slots=2)
+    assert ended == dict.fromkeys(["a", "b", "c", "e"], "ok")
+    assert executor.started.index("c") > max(
+        executor.started.index("a"), executor.started.index("b")
+    )
+    assert executor.most <= 2 and executor.closed
+    assert sorted(e.report for e in events if e.kind == "phases") == sorted(executor.started)
+    assert not list(tmp_path.glob(".staging-*"))  # every staging folder removed
+
+
+def test_the_runner_passes_on_what_the_executor_says_and_skips_readers_of_a_failure(
+    tmp_path: Path,
+) -> None:
+    note = ("a", "worker tcp://w:1 was lost while building it; retried on worker tcp://w:2")
+    _, ended, events, runner = _run(tmp_path, SPECS, notes=[note], fail={"b"})
+    assert ended == {"a": "ok", "b": "failed", "c": "skipped", "e": "ok"}
+    assert runner.notes == [f"{note[0]}: {note[1]}"]
+    assert any(e.kind == "note" and e.report == "a" for e in events)
 
 
 def test_importing_the_pipeline_has_no_side_effect(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ same build, and nothing half-written is left.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import signal
 import sys
@@ -70,8 +71,73 @@ def register(sub: Any) -> None:
         metavar="N",
         help="dated archives of past builds to keep under OUT/archive (0: none)",
     )
-    p.add_argument("-v", "--verbose", action="store_true", help="show per-cell progress")
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="where reports run: local (warm kernels in this process, the default), dask (a "
+        "running Dask cluster, --scheduler) or dask-local (a Dask cluster of --workers "
+        "processes started for this build); see docs/scaling.md",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="the Dask scheduler of --executor dask, e.g. tcp://10.0.0.5:8786",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes of --executor dask-local (default: --jobs, else cores)",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="show per-cell progress and each report's "
+        "seconds by phase (kernel, cells, figures, html, pdf)",
+    )  # fmt: skip
     p.set_defaults(func=run)
+
+
+#: the values of --executor
+EXECUTORS = ("local", "dask", "dask-local")
+
+
+def _executor(args: argparse.Namespace, root: Path) -> Any:
+    """The executor factory the options ask for: None for the local one (nothing of Dask
+    is imported then)."""
+    if args.scheduler is not None and args.executor != "dask":
+        raise ConfigError("--scheduler: only with --executor dask")
+    if args.workers is not None and args.executor != "dask-local":
+        raise ConfigError(
+            "--workers: only with --executor dask-local (the local executor has --jobs)"
+        )
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers {args.workers}: expected a number of processes >= 1")
+    if args.executor == "local":
+        return None
+    if args.executor == "dask" and not args.scheduler:
+        raise ConfigError(
+            "--executor dask: give the scheduler's address with --scheduler ADDRESS "
+            "(or use --executor dask-local for a cluster on this machine)"
+        )
+    missing = [name for name in ("dask", "distributed") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"--executor {args.executor}: needs the packages dask and distributed (pinned in "
+            f"requirements.lock; run make setup); missing: {', '.join(missing)}"
+        )
+    from cxtradeoff.browser import find_chromium
+
+    workers = args.workers or args.jobs or os.cpu_count() or 1
+
+    def make(settings: Any) -> Any:  # Dask is imported only when there is work to do
+        from cxtradeoff.pipeline.dask_executor import DaskExecutor
+
+        return DaskExecutor(settings, root=root, scheduler=args.scheduler, workers=workers,
+                            locate_chromium=find_chromium)  # fmt: skip
+
+    return make
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -98,9 +164,10 @@ def _parse_formats(value: str | None) -> tuple[tuple[str, ...], bool]:
 class Display:
     """Progress on a terminal (a bar), plain time-stamped lines otherwise (cron, CI)."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, verbose: bool = False) -> None:
         self.stream = stream
         self.tty = stream.isatty()
+        self.verbose = verbose
         self.bar: Any = None
 
     def __call__(self, event: Any) -> None:
@@ -120,18 +187,26 @@ class Display:
             else:
                 self.line(f"{event.total} report(s) to build")
             return
+        if event.kind == "phases" and not self.verbose:
+            return
         text = {
             "start": f"{event.report}: started",
             "done": f"{event.report}: {event.status} in {event.duration_s:.1f} s"
             + (f" - {event.message}" if event.message else ""),
             "skip": f"{event.report}: up to date",
             "cell": f"{event.report}: {event.message}",
-        }[event.kind]
+            "note": f"{event.report}: {event.message}",
+            "phases": f"{event.report}: {phases_text(event.phases)}",
+        }.get(event.kind)
+        if text is None:
+            return
         if self.bar is not None:
             if event.kind == "done":
                 self.bar.update(1)
             self.bar.set_postfix_str(text[:60])
-            if event.kind == "cell" or (event.kind == "done" and event.status != "ok"):
+            if event.kind in {"cell", "note", "phases"} or (
+                event.kind == "done" and event.status != "ok"
+            ):
                 self.bar.write(text, file=self.stream)
         else:
             self.line(text)
@@ -151,6 +226,12 @@ class Display:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def phases_text(phases: dict[str, float]) -> str:
+    """Where a report's seconds went, e.g. ``kernel 0.4 s, cells 1.2 s, figures 1.0 s,
+    html 0.2 s, pdf 0.7 s``."""
+    return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
 
 
 def summary_table(outcome: Any) -> str:
@@ -184,6 +265,7 @@ def run(args: argparse.Namespace) -> int:
     if args.wait < 0:
         raise ConfigError(f"--wait {args.wait:g}: expected 0 or more seconds")
     config = load_config(args.config, overrides=_parse_params(args.param))
+    executor = _executor(args, config.root)
     chromium = find_chromium() if "pdf" in formats else None
     if "pdf" in formats and chromium is None:
         if explicit:
@@ -197,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         formats = tuple(f for f in formats if f != "pdf") or ("html",)
-    display = Display(sys.stderr)
+    display = Display(sys.stderr, verbose=args.verbose)
     try:
         with _terminate_as_interrupt():
             outcome = build(
@@ -213,6 +295,7 @@ def run(args: argparse.Namespace) -> int:
                 verbose=args.verbose,
                 parameter_checks=[model_parameter_problems],
                 progress=display,
+                executor=executor,
             )
     finally:
         display.close()

@@ -44,7 +44,7 @@ from cxtradeoff.pipeline.inputs import (
     shared_inputs,
 )
 from cxtradeoff.pipeline.kernels import clean_stale_sockets
-from cxtradeoff.pipeline.run import Job, Runner, Staged
+from cxtradeoff.pipeline.run import ExecutorFactory, Job, Runner, Staged
 
 LOCK_NAME = ".build.lock"
 
@@ -63,6 +63,7 @@ def build(
     verbose: bool = False,
     parameter_checks: Sequence[ParameterCheck] = (),
     progress: Callable[[Event], None] = lambda event: None,
+    executor: ExecutorFactory | None = None,
 ) -> BuildOutcome:
     """Build the reports of ``config`` into ``out_dir``.
 
@@ -88,6 +89,9 @@ def build(
         the reports to build before any kernel starts.
     progress
         Called with an :class:`Event` at each step; the command line displays them.
+    executor
+        Where the reports run (:mod:`cxtradeoff.pipeline.run`); warm kernels in this
+        process when None (:class:`~cxtradeoff.pipeline.executors.LocalExecutor`).
 
     Raises
     ------
@@ -107,7 +111,8 @@ def build(
     out_dir = _output_folder(out_dir)
     options = _Options(jobs=jobs or os.cpu_count() or 1, force=force, formats=formats,
                        chromium=chromium, keep=keep, verbose=verbose,
-                       parameter_checks=parameter_checks, progress=progress)  # fmt: skip
+                       parameter_checks=parameter_checks, progress=progress,
+                       executor=executor)  # fmt: skip
     with _locked(out_dir, wait_s):
         result = BuildOutcome(build_id=_new_build_id(), out_dir=out_dir)
         result.warnings += finish.recover(out_dir)
@@ -127,6 +132,7 @@ class _Options:
     verbose: bool
     parameter_checks: Sequence[ParameterCheck]
     progress: Callable[[Event], None]
+    executor: ExecutorFactory | None = None
 
 
 def _output_folder(out_dir: Path) -> Path:
@@ -239,8 +245,12 @@ def _run(
         formats=options.formats, verbose=options.verbose, done=done, chromium=options.chromium,
         progress=options.progress, skip=report.skipped,
         finish=lambda job, staged, error: report.ended(job, staged, error, runner.browser_version()),
+        executor=options.executor,
     )  # fmt: skip
-    runner.run()
+    try:
+        runner.run()
+    finally:
+        result.warnings += runner.notes
 
 
 def _archive(result: BuildOutcome, finisher: finish.Finisher, *, keep: int) -> None:

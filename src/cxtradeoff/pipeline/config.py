@@ -11,12 +11,16 @@ exists, an override in range) is checked by functions the caller passes to
 from __future__ import annotations
 
 import ast
+import csv
+import fnmatch
 import glob
+import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +74,10 @@ class ReportSpec:
     profile: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     inputs: list[Path] = field(default_factory=list)
+    #: hashes that stand for input files in the report's key, by the file's name relative
+    #: to the root: a portfolio unit's own rows of its profiles file, so that editing one
+    #: unit rebuilds that unit (and the roll-up) alone
+    input_digests: dict[str, str] = field(default_factory=dict)
     depends_on: list[str] = field(default_factory=list)
     declared: dict[str, NotebookParameter] = field(default_factory=dict)
     #: the export template (a folder of ``templates/``): ``cxtradeoff`` for a full report,
@@ -279,6 +287,9 @@ class _Context:
     notebooks: dict[Path, dict[str, NotebookParameter]] = field(default_factory=dict)
     #: (problem, declaration) -> the notebooks declaring it: one problem per --param
     bad_overrides: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    #: report name -> its input digests (:attr:`ReportSpec.input_digests`), for the units
+    #: of portfolios
+    unit_digests: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def parse_config(
@@ -310,9 +321,11 @@ def parse_config(
     context = _Context(root, _defaults(raw, problems), overrides or {}, problems)
     reports = [
         spec
-        for index, entry in enumerate(entries, start=1)
+        for index, entry in expand_portfolios(entries, context)
         if (spec := _parse_report(entry, index, context)) is not None
     ]
+    for spec in reports:  # a portfolio's units are keyed on their own rows of its file
+        spec.input_digests = context.unit_digests.get(spec.name, {})
     _check_dependencies(reports, problems)
     _check_overrides(context, problems)
     ordered = _order(reports, problems)
@@ -688,3 +701,411 @@ def validate(
                 problems.add(str(problem))
     problems.raise_if_any(config.path)
     return inputs
+
+
+# --------------------------------------------------------------------------- portfolios
+#
+# A report entry with a ``portfolio`` block stands for one report per unit (a profile of a
+# profiles file, all of them or those a filter keeps) and a roll-up report that reads
+# them all. :func:`expand_portfolios` turns it into plain report entries before they are
+# parsed, so that every unit is validated like any report; what is shared by the units is
+# checked once, against the portfolio. See docs/scaling.md for the syntax.
+
+#: the fields of a ``portfolio`` block
+PORTFOLIO_FIELDS = {"name", "profiles", "where", "title", "notebook", "parameters"}
+#: the roll-up notebook unless the block names another
+ROLLUP_NOTEBOOK = "notebooks/07-portfolio.ipynb"
+#: the parameters a portfolio sets on each unit's notebook
+UNIT_PARAMETERS = ("profile", "profiles_path")
+#: the columns of a profiles file (layout in data/README-profiles.md)
+_PROFILE_COLUMNS = ("profile", "display_name", "currency", "parameter", "value")
+_PLACEHOLDER_RE = re.compile(r"{([^{}]*)}")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit of a portfolio: a profile of the profiles file and what can be said of it
+    by name in a name or title template and a ``where`` filter."""
+
+    profile: str
+    fields: dict[str, str]
+    #: SHA-256 of the unit's rows of the file, as they are written there
+    digest: str = ""
+
+    @property
+    def slug(self) -> str:
+        """The profile id as a report name has it: ``retail_bank`` is ``retail-bank``."""
+        return self.profile.replace("_", "-")
+
+
+def read_units(path: Path) -> list[Unit]:
+    """The profiles of a profiles file, in file order, with their fields as text and a
+    hash of their rows.
+
+    Only what a portfolio needs to name and filter its units is read here; the file is
+    validated as a whole by the domain check the build runs before any kernel starts
+    (:func:`cxtradeoff.report_checks.model_parameter_problems`).
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, or lacks one of the columns a profiles file has.
+    """
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            missing = [c for c in _PROFILE_COLUMNS if c not in header]
+            if missing:
+                raise ConfigError(
+                    f"{path}: not a profiles file (no column {', '.join(map(repr, missing))})"
+                )
+            units: dict[str, dict[str, str]] = {}
+            digests: dict[str, Any] = {}
+            for values in reader:
+                row = dict(zip(header, values, strict=False))
+                name = (row.get("profile") or "").strip()
+                if not name:
+                    continue
+                fields = units.setdefault(name, {"profile": name})
+                fields.setdefault("display_name", (row.get("display_name") or "").strip())
+                fields.setdefault("currency", (row.get("currency") or "").strip())
+                parameter = (row.get("parameter") or "").strip()
+                if parameter:
+                    fields[parameter] = (row.get("value") or "").strip()
+                digest = digests.setdefault(name, hashlib.sha256("\x1f".join(header).encode()))
+                digest.update(("\x1e" + "\x1f".join(values)).encode())
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"{path}: cannot be read as a profiles file ({exc})") from None
+    return [Unit(name, fields, digests[name].hexdigest()) for name, fields in units.items()]
+
+
+def unit_matches(unit: Unit, where: Mapping[str, Any]) -> bool:
+    """Whether ``unit`` passes every condition of a ``where`` filter (checked before).
+
+    A condition is a value (text is a shell-style pattern: ``unit_0*``), a list of values
+    (any of them), or ``{min: ..., max: ...}`` on a number (both ends included).
+
+    Examples
+    --------
+    >>> u = Unit("telecom", {"profile": "telecom", "sector": "telecom", "customers": "8000000"})
+    >>> unit_matches(u, {"sector": ["telecom", "retail"], "customers": {"min": 1e6}})
+    True
+    >>> unit_matches(u, {"profile": "retail_*"})
+    False
+    """
+    return all(_condition_holds(unit.fields.get(key, ""), cond) for key, cond in where.items())
+
+
+def _condition_holds(text: str, condition: Any) -> bool:
+    if isinstance(condition, list):
+        return any(_condition_holds(text, item) for item in condition)
+    if isinstance(condition, dict):
+        number = _number(text)
+        if number is None:
+            return False
+        low, high = condition.get("min"), condition.get("max")
+        return (low is None or number >= low) and (high is None or number <= high)
+    if isinstance(condition, bool):
+        return text.lower() in ({"true", "yes", "1"} if condition else {"false", "no", "0"})
+    if isinstance(condition, int | float):
+        return _number(text) == condition
+    return fnmatch.fnmatchcase(text, str(condition))
+
+
+def _number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _where_problems(where: Any, units: list[Unit], label: str, source: str) -> list[str]:
+    """What is wrong with a ``where`` filter: its shape, fields no unit has, ranges on
+    values that are not numbers."""
+    field_name = f"{label}, field 'portfolio.where"
+    if not isinstance(where, dict):
+        return [f"{field_name}': expected a mapping of field to condition, got {where!r}"]
+    known = sorted({key for unit in units for key in unit.fields})
+    problems = []
+    for key, condition in where.items():
+        if key not in known:
+            problems.append(
+                f"{field_name}.{key}': {source} has no column or parameter {key!r} "
+                f"(it has: {', '.join(known)})"
+            )
+            continue
+        for item in condition if isinstance(condition, list) else [condition]:
+            if isinstance(item, dict):
+                bad = sorted(set(item) - {"min", "max"})
+                ends = [item.get("min"), item.get("max")]
+                if (
+                    bad
+                    or not item
+                    or not all(
+                        e is None or (isinstance(e, int | float) and not isinstance(e, bool))
+                        for e in ends
+                    )
+                ):
+                    problems.append(
+                        f"{field_name}.{key}': a range is {{min: NUMBER, max: NUMBER}}, "
+                        f"got {item!r}"
+                    )
+                    continue
+                texts = sorted({u.fields.get(key, "") for u in units if u.fields.get(key)})
+                words = [t for t in texts if _number(t) is None]
+                if words:
+                    problems.append(
+                        f"{field_name}.{key}': a range needs numbers, and {key} is "
+                        f"{words[0]!r} for some units"
+                    )
+            elif item is None or not isinstance(item, str | int | float | bool):
+                problems.append(
+                    f"{field_name}.{key}': expected a value, a list of values or "
+                    f"{{min, max}}, got {item!r}"
+                )
+    return problems
+
+
+def _fill(template: str, unit: Unit, portfolio: str) -> str:
+    """A name or title template with ``{profile}``, ``{slug}``, ``{portfolio}``,
+    ``{display_name}``, ``{currency}`` or any parameter of the unit filled in."""
+    values = {**unit.fields, "slug": unit.slug, "portfolio": portfolio}
+    return _PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def _unknown_placeholders(template: Any, units: list[Unit]) -> list[str]:
+    if not isinstance(template, str) or not units:  # no unit: the file or filter is at fault
+        return []
+    known = {key for unit in units for key in unit.fields} | {"slug", "portfolio"}
+    return sorted({m for m in _PLACEHOLDER_RE.findall(template) if m not in known})
+
+
+def expand_portfolios(entries: list[Any], ctx: _Context) -> list[tuple[int, Any]]:
+    """Every report entry with its position in the file, each portfolio entry replaced
+    by one entry per unit and the roll-up's.
+
+    A portfolio's problems are named once, against the portfolio: its block (file,
+    filter, roll-up), what its units share (notebook, parameters, inputs), and clashes of
+    the report names it makes with each other or with any other report. A portfolio with
+    such a problem makes no unit (nothing else would be learnt from a hundred copies of
+    the same problem).
+    """
+    numbered = list(enumerate(entries, start=1))
+    if not any(_is_portfolio(entry) for entry in entries):
+        return numbered
+    taken: dict[str, str] = {
+        entry["name"]: f"report {entry['name']!r}"
+        for entry in entries
+        if isinstance(entry, dict)
+        and not _is_portfolio(entry)
+        and isinstance(entry.get("name"), str)
+    }
+    expanded: list[tuple[int, Any]] = []
+    for index, entry in numbered:
+        if _is_portfolio(entry):
+            expanded += [(index, unit) for unit in _expand_portfolio(entry, index, ctx, taken)]
+        else:
+            expanded.append((index, entry))
+    return expanded
+
+
+def _is_portfolio(entry: Any) -> bool:
+    return isinstance(entry, dict) and "portfolio" in entry
+
+
+def _expand_portfolio(
+    entry: dict[str, Any], index: int, ctx: _Context, taken: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The report entries of one portfolio (units, then the roll-up); none on a problem."""
+    block = entry["portfolio"]
+    if not isinstance(block, dict) or not isinstance(block.get("name"), str):
+        ctx.problems.append(
+            f"report #{index}, field 'portfolio': expected a mapping with a 'name' (the "
+            f"roll-up report's) and 'profiles' (the profiles file), got {block!r}"
+        )
+        return []
+    name = block["name"]
+    label = f"portfolio {name!r}"
+    before = len(ctx.problems)
+    for key in sorted(set(block) - PORTFOLIO_FIELDS):
+        ctx.problems.append(
+            f"{label}: unknown field 'portfolio.{key}' (expected one of {sorted(PORTFOLIO_FIELDS)})"
+        )
+    units, source = _portfolio_units(block, label, ctx)
+    template = {k: v for k, v in entry.items() if k != "portfolio"}
+    _check_template(template, name, index, label, units, ctx)
+    if len(ctx.problems) > before:
+        return []
+    made = _unit_entries(template, name, units, source, ctx)
+    rollup = _rollup_entry(block, name, [e["name"] for e in made], len(units))
+    names = _check_unit_names(units, [e["name"] for e in made], label, taken, ctx.problems)
+    if name in taken or name in names:
+        other = taken.get(name) or f"its unit {names[name]!r}"
+        ctx.problems.append(
+            f"{label}, field 'portfolio.name': the roll-up report's name {name!r} is taken "
+            f"by {other}"
+        )
+    if not NAME_RE.match(name):
+        ctx.problems.append(
+            f"{label}, field 'portfolio.name': expected lower-case letters, digits, '-' or "
+            f"'_', got {name!r}"
+        )
+    if len(ctx.problems) > before:
+        return []
+    taken.update({report: f"a unit of {label}" for report in names})
+    taken[name] = f"the roll-up of {label}"
+    return [*made, rollup]
+
+
+def _check_unit_names(
+    units: list[Unit], made: list[str], label: str, taken: dict[str, str], problems: _Problems
+) -> dict[str, str]:
+    """Each report name the units make, and the unit that makes it; a name that is no
+    report name, made twice, or taken by another report is a problem, named once with
+    the units concerned."""
+    by_name: dict[str, list[str]] = {}
+    for unit, report in zip(units, made, strict=True):
+        by_name.setdefault(report, []).append(unit.profile)
+    invalid = {r: us for r, us in by_name.items() if not NAME_RE.match(r)}
+    if invalid:
+        report, first = next(iter(invalid.items()))
+        others = sum(len(us) for us in invalid.values()) - 1
+        problems.append(
+            f"{label}, field 'name': unit {first[0]!r} makes {report!r}"
+            + (f" (and {others} more units likewise)" if others else "")
+            + ", not a report name (lower-case letters, digits, '-' or '_'): use {slug} or {profile}"
+        )
+    for report, profiles in by_name.items():
+        if report in invalid:
+            continue
+        if len(profiles) > 1:
+            shown = ", ".join(map(repr, profiles[:3])) + (
+                f" and {len(profiles) - 3} more" if len(profiles) > 3 else ""
+            )
+            problems.append(
+                f"{label}, field 'name': units {shown} all make the report name {report!r} "
+                "(use {slug} or {profile} in it)"
+            )
+        if report in taken:
+            problems.append(
+                f"{label}, field 'name': unit {profiles[0]!r} makes the report name "
+                f"{report!r}, which {taken[report]} has already"
+            )
+    return {report: profiles[0] for report, profiles in by_name.items()}
+
+
+def _portfolio_units(block: dict[str, Any], label: str, ctx: _Context) -> tuple[list[Unit], Path]:
+    """The units the block keeps, and the profiles file they come from."""
+    given = block.get("profiles")
+    source = ctx.root / str(given)
+    if not isinstance(given, str) or not given:
+        ctx.problems.append(
+            f"{label}, field 'portfolio.profiles': expected the path of a profiles file, "
+            f"got {given!r}"
+        )
+        return [], source
+    if not source.is_file():
+        ctx.problems.append(f"{label}, field 'portfolio.profiles': {given} does not exist")
+        return [], source
+    try:
+        units = read_units(source)
+    except ConfigError as exc:
+        ctx.problems.append(f"{label}, field 'portfolio.profiles': {exc}")
+        return [], source
+    if not units:
+        ctx.problems.append(f"{label}, field 'portfolio.profiles': {given} has no profile")
+        return [], source
+    where = block.get("where")
+    if where is None:
+        return units, source
+    problems = _where_problems(where, units, label, given)
+    if problems:
+        ctx.problems.extend(problems)
+        return [], source
+    kept = [unit for unit in units if unit_matches(unit, where)]
+    if not kept:
+        ctx.problems.append(
+            f"{label}, field 'portfolio.where': no profile of {given} matches "
+            f"(of {len(units)}; the filter is {where!r})"
+        )
+    return kept, source
+
+
+def _check_template(
+    template: dict[str, Any], name: str, index: int, label: str, units: list[Unit], ctx: _Context
+) -> None:
+    """What every unit shares, checked once: as a report named after the portfolio."""
+    scratch = replace(ctx, problems=_Problems(), seen=set())
+    probe = {**template, "name": name}
+    spec = _parse_report(probe, index, scratch)
+    for problem in scratch.problems:
+        ctx.problems.add(problem.replace(f"report {name!r}", f"{label} (every unit)", 1))
+    for key in ("name", "title"):
+        for placeholder in _unknown_placeholders(template.get(key), units):
+            ctx.problems.append(
+                f"{label}, field {key!r}: no {{{placeholder}}} to fill in (a unit has "
+                "{profile}, {slug}, {portfolio}, {display_name}, {currency} and its parameters)"
+            )
+    if "profile" in template:
+        ctx.problems.append(f"{label}, field 'profile': set for each unit by the portfolio")
+    for key in UNIT_PARAMETERS:
+        if key in (template.get("parameters") or {}):
+            ctx.problems.append(
+                f"{label}, field 'parameters.{key}': set for each unit by the portfolio"
+            )
+        elif spec is not None and spec.declared and key not in spec.declared:
+            ctx.problems.append(
+                f"{label}, field 'notebook': {template.get('notebook')} declares no {key!r} "
+                "parameter, through which a portfolio sets each unit's profile"
+            )
+
+
+def _unit_entries(
+    template: dict[str, Any], name: str, units: list[Unit], source: Path, ctx: _Context
+) -> list[dict[str, Any]]:
+    """One plain report entry per unit."""
+    notebook = ctx.root / str(template["notebook"])
+    # the notebook reads a relative path from its own folder (its kernel's)
+    profiles_path = os.path.relpath(source, notebook.parent)
+    source_name = os.path.relpath(source, ctx.root)
+    inputs = [*(template.get("inputs") or []), source_name]
+    made = [
+        {
+            **template,
+            "name": _fill(template.get("name", "{portfolio}-{slug}"), unit, name),
+            "title": _fill(template.get("title", "{display_name}"), unit, name),
+            "profile": unit.profile,
+            "parameters": {
+                **(template.get("parameters") or {}),
+                "profile": unit.profile,
+                "profiles_path": profiles_path,
+            },
+            "inputs": list(dict.fromkeys(inputs)),
+        }
+        for unit in units
+    ]
+    try:  # the name the build's hashes give the file (pipeline.inputs.relative_name)
+        key = source.resolve().relative_to(ctx.root.resolve()).as_posix()
+    except ValueError:
+        key = str(source)
+    for unit, entry in zip(units, made, strict=True):
+        ctx.unit_digests[entry["name"]] = {key: unit.digest}
+    return made
+
+
+def _rollup_entry(block: dict[str, Any], name: str, units: list[str], count: int) -> dict[str, Any]:
+    """The roll-up report's entry: it reads every unit's results."""
+    rollup: dict[str, Any] = {
+        "name": name,
+        "notebook": block.get("notebook", ROLLUP_NOTEBOOK),
+        "title": block.get("title", f"Portfolio {name}: {count} units"),
+        "depends_on": units,
+    }
+    given = block.get("parameters")
+    if "notebook" not in block and (given is None or isinstance(given, dict)):
+        given = {"title": rollup["title"], **(given or {})}  # the roll-up shows its title
+    if given is not None:
+        rollup["parameters"] = given
+    return rollup

@@ -11,7 +11,13 @@ from cxtradeoff.pipeline.config import InputProblem
 
 @dataclass
 class Event:
-    """A progress event: ``kind`` is plan, start, cell, done or skip."""
+    """A progress event: ``kind`` is plan, start, cell, phases, note, done or skip.
+
+    ``phases`` (kind ``phases``, just before a report's ``done``): the seconds each phase
+    of the report took (``kernel``, ``cells``, ``figures``, ``html``, ``pdf``); a
+    ``note`` is something the operator should hear of (a report retried on another
+    worker after its worker died).
+    """
 
     kind: str
     report: str
@@ -19,6 +25,7 @@ class Event:
     duration_s: float = 0.0
     message: str = ""
     total: int = 0
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +120,7 @@ class PdfPrinter:
         self.block_network = block_network
         self._pw: Any = None
         self._browser: Any = None
+        self._page: Any = None
 
     def __enter__(self) -> PdfPrinter:
         from playwright.sync_api import sync_playwright
@@ -134,6 +136,7 @@ class PdfPrinter:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._page = None
         with contextlib.suppress(Exception):
             if self._browser is not None:
                 self._browser.close()
@@ -145,6 +148,28 @@ class PdfPrinter:
     def browser_version(self) -> str:
         """The version Chromium reports, e.g. ``156.0.8078.73``."""
         return str(self._browser.version) if self._browser is not None else ""
+
+    def _ready_page(self) -> Any:
+        """The page every report is printed in, opened on first use.
+
+        One page serves every print: a new page per report would start a new renderer
+        process each time, which costs more than the print itself (about half of the
+        printing time and CPU of a build of the default reports).
+        """
+        if self._page is None:
+            page = self._browser.new_page()
+            if self.block_network:
+                page.route(
+                    "**/*",
+                    lambda route: (
+                        route.continue_()
+                        if route.request.url.startswith(("file:", "data:"))
+                        else route.abort()
+                    ),
+                )
+            page.emulate_media(media="print")  # lay the page out once, for print
+            self._page = page
+        return self._page
 
     def print_pdf(
         self,
@@ -160,18 +185,8 @@ class PdfPrinter:
         layout = layout or PrintLayout()
         if self._browser is None:
             raise RenderError("PdfPrinter must be used as a context manager")
-        page = self._browser.new_page()
+        page = self._ready_page()
         try:
-            if self.block_network:
-                page.route(
-                    "**/*",
-                    lambda route: (
-                        route.continue_()
-                        if route.request.url.startswith(("file:", "data:"))
-                        else route.abort()
-                    ),
-                )
-            page.emulate_media(media="print")  # lay the page out once, for print
             page.goto(html_path.resolve().as_uri(), wait_until="load")
             header = _HEADER.format(title=html.escape(title), subtitle=html.escape(subtitle))
             data = page.pdf(
@@ -182,8 +197,11 @@ class PdfPrinter:
                 footer_template=_FOOTER if layout.header_footer else "",
                 margin=layout.margin,
             )
-        finally:
-            page.close()
+        except BaseException:  # a page that failed is not used again
+            self._page = None
+            with contextlib.suppress(Exception):
+                page.close()
+            raise
         try:
             atomic_write_bytes(pdf_path, data)
         except OSError as exc:
@@ -224,14 +242,16 @@ class PrinterThread:
 
     def _print(
         self, html_path: Path, pdf_path: Path, title: str, subtitle: str, layout: PrintLayout
-    ) -> None:
+    ) -> float:
+        """Print (retried once on a relaunched browser); the seconds it took."""
         errors: list[BaseException] = []
+        start = time.perf_counter()
         for _attempt in range(2):
             try:
                 self._ensure().print_pdf(
                     html_path, pdf_path, title=title, subtitle=subtitle, layout=layout
                 )
-                return
+                return time.perf_counter() - start
             except OutputError:
                 raise
             except Exception as exc:  # crashed, closed, would not start: relaunch once
@@ -255,9 +275,9 @@ class PrinterThread:
         title: str,
         subtitle: str,
         template: str = TEMPLATE_NAME,
-    ) -> Future[None]:
+    ) -> Future[float]:
         """Print in the printer's thread (the layout of ``template``); the future ends when
-        the PDF is written."""
+        the PDF is written, with the seconds the print took (a relaunch included)."""
         layout = print_layout(template)
         return self._pool.submit(self._print, html_path, pdf_path, title, subtitle, layout)
 

@@ -64,7 +64,9 @@ def report_inputs(spec: ReportSpec, *, root: Path, shared: dict[str, str]) -> di
     """Hashes of everything a report is made from, keyed by a readable name."""
     hashes = {relative_name(spec.notebook, root): file_sha256(spec.notebook)}
     for path in spec.inputs:
-        hashes[relative_name(path, root)] = file_sha256(path)
+        name = relative_name(path, root)
+        # the part of the file the report reads, when that is all it depends on
+        hashes[name] = spec.input_digests.get(name) or file_sha256(path)
     return {**hashes, **shared}
 
 

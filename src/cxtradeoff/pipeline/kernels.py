@@ -16,9 +16,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from queue import Empty
 from typing import Any, TypeVar
 
 from cxtradeoff.errors import OutputError, RenderError
@@ -67,6 +69,43 @@ def _alive(pid: int) -> bool:
 # --------------------------------------------------------------------------- execute
 
 
+def _ready_client_class() -> type:
+    """A kernel client whose ``wait_for_ready`` returns as soon as the kernel answers.
+
+    jupyter_client's own waits, after the kernel's answer, until no message has come on
+    IOPub for 0.2 s, to drop stale messages; every client here (the reset's, papermill's)
+    already ignores messages that answer another request, so each notebook waited 0.4 s
+    for nothing.
+    """
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class ReadyClient(AsyncKernelClient):
+        async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (60.0 if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    msg = None
+                if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                    try:  # IOPub connected: its status message arrived
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        return
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+        wait_for_ready = _async_wait_for_ready
+
+    return ReadyClient
+
+
 def _ipc_manager_class(sockets: Path, cwd: list[Path], clients: list[Any]) -> type:
     """A kernel manager class whose kernel listens on Unix sockets in ``sockets``.
 
@@ -82,6 +121,7 @@ def _ipc_manager_class(sockets: Path, cwd: list[Path], clients: list[Any]) -> ty
             kwargs.update(transport="ipc", ip=str(sockets / "k"))
             kwargs.setdefault("connection_file", str(sockets / "kernel.json"))
             super().__init__(**kwargs)
+            self.client_factory = _ready_client_class()
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             # The kernel's own log goes to a file, not to the user's terminal; a kernel
@@ -107,17 +147,31 @@ def _ipc_manager_class(sockets: Path, cwd: list[Path], clients: list[Any]) -> ty
 #: run (without history) in a kept kernel before each notebook: the notebook then starts
 #: from an empty namespace, no figure, the matplotlib settings the kernel started with,
 #: execution count 1, in its own folder; imported modules stay loaded (the point).
+#: IPython's reset ends with a full garbage collection, which walks every object the
+#: imports made (0.2 to 0.5 s a notebook, as long as the notebook's own cells on a busy
+#: machine); instead what is left after a collection is frozen (``gc.freeze``): modules and
+#: caches every notebook shares, which later collections then skip, so each reset
+#: collects only what the last notebook left.
 _RESET_CODE = """
-import os as _cx_os
-import matplotlib as _cx_mpl
-import matplotlib.pyplot as _cx_plt
-_cx_plt.close("all")
-if not hasattr(_cx_mpl, "_cx_rc_at_start"):
-    _cx_mpl._cx_rc_at_start = dict(_cx_mpl.rcParams)
-else:
-    _cx_mpl.rcParams.update(_cx_mpl._cx_rc_at_start)
-_cx_os.chdir({cwd!r})
-get_ipython().reset(new_session=True)
+def _cx_reset(cwd):
+    import gc, os
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+    plt.close("all")
+    if not hasattr(mpl, "_cx_rc_at_start"):
+        mpl._cx_rc_at_start = dict(mpl.rcParams)
+    else:
+        mpl.rcParams.update(mpl._cx_rc_at_start)
+    os.chdir(cwd)
+    collect = gc.collect
+    gc.collect = lambda generation=2: 0
+    try:
+        get_ipython().reset(new_session=True)
+    finally:
+        gc.collect = collect
+    gc.collect()
+    gc.freeze()
+_cx_reset({cwd!r})
 """
 
 
@@ -130,8 +184,12 @@ class WarmKernel:
     that died, or whose reset failed, is replaced by a fresh one.
     """
 
-    def __init__(self, *, kernel_name: str = KERNEL_NAME) -> None:
+    def __init__(
+        self, *, kernel_name: str = KERNEL_NAME, env: Mapping[str, str] | None = None
+    ) -> None:
         self.kernel_name = kernel_name
+        #: variables set in the kernel's environment on top of this process's
+        self.env = dict(env or {})
         self.km: Any = None
         self.sockets: Path | None = None
         self.cwd: list[Path] = [Path.cwd()]
@@ -150,7 +208,10 @@ class WarmKernel:
         self.km = _ipc_manager_class(self.sockets, self.cwd, self.clients)(
             kernel_name=self.kernel_name
         )
-        run_sync(self.km.start_kernel)()
+        if self.env:
+            run_sync(self.km.start_kernel)(env={**os.environ, **self.env})
+        else:
+            run_sync(self.km.start_kernel)()
         self.runs = 0
 
     def _refuse_if_killed(self) -> None:
@@ -295,6 +356,9 @@ def execute_notebook(
             progress_bar=False,
             log_output=log_output,
             execution_timeout=execution_timeout,
+            # papermill saves the notebook as each cell starts and ends already; nbclient's
+            # own extra save of the whole notebook after each cell is not needed
+            request_save_on_cell_execute=False,
             **engine,
         )
     except pm.PapermillExecutionError as exc:
@@ -346,14 +410,15 @@ class KernelWorker:
     is only ever touched from the worker's own thread.
     """
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, *, env: Mapping[str, str] | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cx-kernel-{index}")
         self._kernel: WarmKernel | None = None
+        self._env = env
         self._interrupted = False
 
     def _with_kernel(self, task: Callable[[WarmKernel], T]) -> T:
         if self._kernel is None:
-            self._kernel = WarmKernel()
+            self._kernel = WarmKernel(env=self._env)
             self._kernel.killed = self._interrupted
         return task(self._kernel)
 
