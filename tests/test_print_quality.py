@@ -370,7 +370,7 @@ def test_after_a_pilot_the_report_says_so_and_shows_what_it_measured(
     findings: dict[str, Findings],
 ) -> None:
     text = " ".join(findings["telecom-pilot"].text.split())
-    assert "These figures use what a pilot measured" in text
+    assert "These figures use what an illustrative pilot measured" in text
     assert "What the pilot measured" in text and "randomised pilot" in text
     assert "What the pilot says about the customers who actually leave" in text  # its chart
 
