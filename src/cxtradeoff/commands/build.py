@@ -83,7 +83,8 @@ def register(sub: Any) -> None:
         "--scheduler",
         default=None,
         metavar="ADDRESS",
-        help="the Dask scheduler of --executor dask, e.g. tcp://10.0.0.5:8786",
+        help="the Dask scheduler of --executor dask: its address (tcp://10.0.0.5:8786) or "
+        "the file 'dask scheduler --scheduler-file FILE' wrote",
     )
     p.add_argument(
         "--workers",

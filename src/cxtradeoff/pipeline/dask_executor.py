@@ -396,8 +396,9 @@ class DaskExecutor:
     root
         The project root the reports' paths are relative to (what is shipped).
     scheduler
-        Address of a running scheduler (``tcp://host:8786``); None starts a
-        ``LocalCluster`` of ``workers`` worker processes for this build.
+        Address of a running scheduler (``tcp://host:8786``), or the scheduler file it
+        wrote (``dask scheduler --scheduler-file FILE``); None starts a ``LocalCluster``
+        of ``workers`` worker processes for this build.
     locate_chromium
         How a worker finds a Chromium when the client's path is not one there.
     """
@@ -436,8 +437,14 @@ class DaskExecutor:
     def open(self) -> None:
         self.package_hash, self.versions = _fingerprint()
         if self.scheduler:
+            # an address, or the file `dask scheduler --scheduler-file` wrote (batch systems)
+            where = (
+                {"scheduler_file": self.scheduler}
+                if Path(self.scheduler).is_file()
+                else {"address": self.scheduler}
+            )
             try:
-                self.client = Client(self.scheduler, timeout=30, set_as_default=False)
+                self.client = Client(**where, timeout=30, set_as_default=False)
             except OSError as exc:
                 raise ConfigError(
                     f"--scheduler {self.scheduler}: no Dask scheduler answers there ({exc})"
