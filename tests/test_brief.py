@@ -302,7 +302,9 @@ def test_the_pilot_is_on_the_brief_and_the_landing_row(built: Path) -> None:
     lines = decision_lines(results)
     assert results.pilot is not None and lines.pilot is not None
     flat = _flat(printcheck.pdf_text(built / "telecom.brief.pdf")[0])
-    assert "(after an illustrative pilot)" in flat and _reads(f"After an illustrative pilot. {lines.pilot}", flat)
+    assert "(after an illustrative pilot)" in flat and _reads(
+        f"After an illustrative pilot. {lines.pilot}", flat
+    )
     rows = _landing_rows(built / "index.html")
     assert "after an illustrative pilot" in rows["telecom"] and "pilot" not in rows["ecommerce"]
 

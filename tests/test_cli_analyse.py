@@ -472,13 +472,18 @@ def test_all_scenarios_table_format(capsys):
 @pytest.mark.parametrize(
     ("assignment", "expected"),
     [
-        ("cost_human_contact=1e308", "cost_human_contact = 1e+308 is not allowed; expected a number from 0 to 1e+06"),
+        (
+            "cost_human_contact=1e308",
+            "cost_human_contact = 1e+308 is not allowed; expected a number from 0 to 1e+06",
+        ),
         ("customers=100000000000", "customers = 100000000000 is not allowed"),
         ("ai_fixed_cost_per_year=inf", "ai_fixed_cost_per_year = 'inf' is not a finite number"),
     ],
 )
 def test_values_that_would_overflow_are_refused_by_name(capsys, assignment, expected):
-    assert main(["analyse", "--profile", "telecom", "--scenario", "hybrid", "--set", assignment]) == 2
+    assert (
+        main(["analyse", "--profile", "telecom", "--scenario", "hybrid", "--set", assignment]) == 2
+    )
     err = capsys.readouterr().err
     assert expected in err
     assert "Traceback" not in err

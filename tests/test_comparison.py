@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -11,6 +12,8 @@ import pytest
 from cxtradeoff import comparison
 from cxtradeoff.contracts import ResultsFile
 from cxtradeoff.errors import DataValidationError
+from cxtradeoff.formatting import chance, money, scenario_label
+from cxtradeoff.narrative import escape_text
 from cxtradeoff.profiles import load_profiles
 from cxtradeoff.results import build_results, write_results
 
@@ -19,7 +22,9 @@ from cxtradeoff.results import build_results, write_results
 def results() -> list[ResultsFile]:
     profiles = load_profiles()
     return [
-        build_results(profiles[name], ["status_quo", "hybrid", "full_automation"], draws=300, seed=1)
+        build_results(
+            profiles[name], ["status_quo", "hybrid", "full_automation"], draws=300, seed=1
+        )
         for name in ("telecom", "b2b_software")
     ]
 
@@ -64,18 +69,31 @@ def test_missing_or_broken_results_name_the_file_and_key(tmp_path, results) -> N
         comparison.load_results([])
 
 
-def test_summary_is_built_from_the_figures(results) -> None:
+def test_summary_leads_with_each_reports_recommendation(results) -> None:
     frame = comparison.comparison_frame(results)
     text = comparison.comparison_summary(frame)
-    ai = frame[frame["scenario"] != "status_quo"]
-    paying = int((ai.groupby("company")["npv"].max() > 0).sum())
-    assert text.startswith(f"Of 2 companies, AI in customer service pays for {paying} ")
-    best = ai.loc[ai[ai["profile"] == "telecom"]["npv"].idxmax()]
-    assert f"the best AI scenario, {best['scenario'].replace('_', ' ')}" in text
-    # the summary follows the numbers: make every AI scenario lose money
-    frame.loc[frame["scenario"] != "status_quo", "npv"] = -1.0
-    assert "pays for 0 " in comparison.comparison_summary(frame)
-    assert "does not pay" in comparison.comparison_summary(frame)
+    with_ai = sum(r.recommended != "status_quo" for r in results)
+    assert text.startswith(f"Of 2 companies, AI in customer service is recommended for {with_ai} ")
+    for r in results:
+        line = next(ln for ln in text.splitlines() if escape_text(r.display_name) in ln)
+        if r.recommended == "status_quo":
+            assert "keep service with people" in line
+        else:
+            assert scenario_label(r.recommended) in line
+            assert money(r.headline.npv_mean, r.currency) in line
+            assert f"a {chance(r.headline.p_loss)} chance of losing money" in line
+    # the summary follows the figures: a company whose report recommends the status quo
+    frame["recommended"] = frame["scenario"] == "status_quo"
+    assert "is recommended for 0 " in comparison.comparison_summary(frame)
+
+
+def test_decisions_table_gives_what_each_report_leads_with(results) -> None:
+    html = comparison.decisions_table(results)
+    for r in results:
+        assert r.display_name in html
+        assert money(r.headline.npv_mean, r.currency, compact=True) in html
+        assert chance(r.headline.p_loss) in html
+    assert "_" not in re.sub(r"<[^>]*>|#[\w-]+|\{[^}]*\}", "", html.split("</style>")[-1])
 
 
 def test_table_keeps_each_currency_and_escapes_names(results) -> None:
@@ -83,14 +101,18 @@ def test_table_keeps_each_currency_and_escapes_names(results) -> None:
     html = comparison.comparison_table_html(comparison.comparison_frame([hostile, results[1]]))
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "EUR" in html and "USD" in html
-    assert html.count("<tr>") == 6  # one body row per company and scenario (the header row is styled)
+    assert html.count('class="gt_row gt_left gt_stub"') == 6  # a row per company and scenario
+    assert html.count("(recommended)") == 2  # each company's recommendation marked
+    assert "e+0" not in html
 
 
-def test_charts_have_a_bar_per_company_and_ai_scenario(results) -> None:
+def test_charts_have_a_dot_per_company_and_ai_scenario(results) -> None:
     frame = comparison.comparison_frame(results)
     for fig in (comparison.break_even_comparison(frame), comparison.loss_chance_comparison(frame)):
         ax = fig.axes[0]
-        assert len(ax.patches) == 2 * 2  # two companies, two AI scenarios
+        dots = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+        assert len(dots) == 2  # one series per AI scenario
+        assert all(len(ln.get_xdata()) == 2 for ln in dots)  # a dot per company
         assert {t.get_text() for t in ax.get_yticklabels()} == set(frame["company"])
         plt.close(fig)
 

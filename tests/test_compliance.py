@@ -64,7 +64,12 @@ def test_a_small_spanish_firm_outside_the_basic_services_may_automate(tmp_path):
     path = _profiles_with(
         tmp_path,
         "ecommerce",
-        {"jurisdiction": "ES", "employees": "40", "customers": "100000", "revenue_per_customer": "150"},
+        {
+            "jurisdiction": "ES",
+            "employees": "40",
+            "customers": "100000",
+            "revenue_per_customer": "150",
+        },
     )
     small = load_profiles(path)["ecommerce"]
     assert small.turnover == 15_000_000  # below the law's EUR 50M

@@ -64,7 +64,9 @@ def test_a_results_file_of_another_version_or_shape_says_to_rebuild(
 @pytest.mark.parametrize(
     ("text", "message"), [(None, "does not exist"), ("{not json", "not valid JSON")]
 )
-def test_a_missing_or_torn_manifest_is_named(tmp_path: Path, text: str | None, message: str) -> None:
+def test_a_missing_or_torn_manifest_is_named(
+    tmp_path: Path, text: str | None, message: str
+) -> None:
     path = tmp_path / "manifest.json"
     if text is not None:
         path.write_text(text, encoding="utf-8")

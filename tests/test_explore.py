@@ -205,7 +205,7 @@ def test_headline_html_shows_the_numbers_and_escapes_free_text():
     assert money(headline["npv"], "EUR") in text
     assert break_even_words(headline["break_even_conversion_npv"]) in text
     assert "Break-even conversion (NPV = 0 over 3 years)" in text
-    assert customers(headline['customers_lost_per_year']) in text
+    assert customers(headline["customers_lost_per_year"]) in text
     assert "Net present value (3 years)" in text
 
 
@@ -324,3 +324,28 @@ def test_slider_bounds_cover_every_profile(profiles):
                 low, high, step = explore._slider_bounds(name, base, used.ai_escalation_share)
                 assert low <= base <= high, (company.id, scenario, name)
                 assert step > 0 and math.isfinite(high)
+
+
+def test_the_panel_draws_the_reports_own_break_even_chart(profiles, monkeypatch):
+    """One break-even chart in the package: the panel calls the function the report calls."""
+    from cxtradeoff import plots
+
+    calls = []
+    original = plots.break_even_figure
+
+    def spy(*args, **kwargs):
+        calls.append((args, kwargs))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "break_even_figure", spy)
+    company = profiles["telecom"]
+    _, figure = explore_state(company, {"switch_conversion": 0.2}, scenario="hybrid", draws=0)
+    ((args, kwargs),) = calls
+    assert args == (company.parameters, ["hybrid"])
+    assert kwargs["overrides"] == {"switch_conversion": 0.2}
+    report = original(company.parameters, ["hybrid"], currency="EUR")
+    # the report's curve is the panel's dashed reference, point for point
+    ours = curve_lines(figure)["Hybrid, report's values"]
+    theirs = curve_lines(report)["Hybrid"]
+    expected = np.interp(ours.get_xdata(), theirs.get_xdata(), theirs.get_ydata())
+    np.testing.assert_allclose(ours.get_ydata(), expected, rtol=1e-9)  # NPV is linear in k

@@ -21,3 +21,9 @@ def test_mypy() -> None:
     run = subprocess.run([str(BIN / "mypy"), "src"], cwd=ROOT, capture_output=True, text=True,
                          check=False)  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_ruff_format() -> None:
+    run = subprocess.run([str(BIN / "ruff"), "format", "--check", "src", "tests", "benchmarks"],
+                         cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -8,12 +8,19 @@ from cxtradeoff.contracts import ResultsFile
 from cxtradeoff.formatting import chance, customers, money, share
 from cxtradeoff.narrative import (
     counts_one_off_costs,
+    decision_section,
     escape_text,
     executive_summary,
     headline_paragraph,
+    pilot_caption,
+    pilot_note,
+    pilot_section,
+    scenarios_section,
+    title_block,
 )
+from cxtradeoff.pilot import pilot_summary
 from cxtradeoff.profiles import load_profiles
-from cxtradeoff.results import build_results
+from cxtradeoff.results import analyse_profile, build_results
 
 SCENARIOS = ["status_quo", "hybrid", "full_automation", "reversal"]
 
@@ -31,7 +38,9 @@ def bank() -> ResultsFile:
 def test_the_headline_names_the_recommendation_its_expected_npv_and_risk(telecom):
     text = headline_paragraph(telecom)
     head = telecom.headline
-    assert telecom.recommended == max(telecom.scenarios, key=lambda s: telecom.scenarios[s].npv_mean)
+    assert telecom.recommended == max(
+        telecom.scenarios, key=lambda s: telecom.scenarios[s].npv_mean
+    )
     assert text.startswith("**Telecom operator \\(illustrative\\). Recommended: the hybrid set-up")
     assert money(head.npv_mean, "EUR") in text
     assert f"a {chance(head.p_loss)} chance of losing money" in text
@@ -104,3 +113,61 @@ def test_summary_escapes_a_hostile_display_name(telecom):
 def test_no_draws_no_recommendation():
     with pytest.raises(Exception, match="at least 1 draw"):
         build_results(load_profiles()["telecom"], ["hybrid"], draws=0)
+
+
+# --------------------------------------------------------------------------- the report's sections
+
+
+@pytest.fixture(scope="module")
+def piloted() -> ResultsFile:
+    from cxtradeoff.pilot import pilot_file_path, read_pilot_file
+
+    counts = read_pilot_file(pilot_file_path("telecom-illustrative-pilot.csv"))
+    profile = load_profiles()["telecom"]
+    return analyse_profile(profile, SCENARIOS, draws=2000, seed=3, pilot=counts).results
+
+
+def test_title_block_says_what_the_figures_are(telecom) -> None:
+    block = title_block("Savings <b>versus</b> loyalty", telecom)
+    assert block.startswith("# Savings &lt;b&gt;versus&lt;/b&gt; loyalty\n")
+    assert f"over {telecom.horizon_years} years from {telecom.as_of}" in block
+    assert f"{telecom.draws:,} Monte Carlo draws." in block
+    assert "after a pilot" not in block
+
+
+def test_the_decision_section_leads_with_the_headline(telecom) -> None:
+    section = decision_section(telecom)
+    assert section.startswith("## The decision\n\n" + headline_paragraph(telecom))
+    assert pilot_note(telecom) == "" and "pilot measured" not in section
+
+
+def test_after_a_pilot_the_decision_says_so_and_states_the_assumption(piloted) -> None:
+    from cxtradeoff.pilot import ASSUMPTION
+
+    section = decision_section(piloted)
+    assert "These figures use what an illustrative pilot measured" in section
+    assert "50,000 customers over 3 months" in section  # 25,000 in each arm
+    assert escape_text(ASSUMPTION) in section
+    assert "after a pilot" in title_block("t", piloted)
+    # the share the call hangs on is the pilot's now, no longer a prior no study measures
+    assert "the pilot's measurement" in section and "no study measures it" not in section
+
+
+def test_the_pilot_section_and_caption_only_after_a_pilot(telecom, piloted) -> None:
+    assert pilot_section(telecom) == "" and pilot_caption(telecom) == ""
+    section = pilot_section(piloted)
+    assert section.startswith("## What the pilot measured\n\n- ")
+    assert section.count("\n- ") == len(
+        pilot_summary(piloted.pilot, currency=piloted.currency, years=piloted.horizon_years)
+    )
+    k_star = piloted.pilot.break_even_conversion_npv
+    assert f"full automation, {share(k_star)}" in pilot_caption(piloted)
+
+
+def test_scenario_by_scenario_gives_every_ai_scenario(telecom) -> None:
+    section = scenarios_section(telecom)
+    assert section.startswith("## Scenario by scenario\n")
+    for name, result in telecom.scenarios.items():
+        if name != "status_quo":
+            assert money(result.npv_mean, telecom.currency) in section
+    assert "the status quo" not in section.split("\n")[2]

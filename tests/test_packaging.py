@@ -55,8 +55,11 @@ def test_environment_yml_lists_the_same_packages_at_the_same_versions() -> None:
     assert set(env) == {_norm(d) for d in _direct()}
     mismatched = {n: (v, lock[n]) for n, v in env.items() if lock.get(n) != v}
     assert not mismatched, f"environment.yml vs requirements.lock: {mismatched}"
-    python = [d for d in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
-              if isinstance(d, str) and d.startswith("python")]
+    python = [
+        d
+        for d in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+        if isinstance(d, str) and d.startswith("python")
+    ]
     assert python == ["python=3.11"]
 
 
@@ -86,7 +89,9 @@ def test_setup_stamp_is_keyed_on_the_lock_and_up_to_date() -> None:
     # -q: exit 0 only when the stamp target is up to date (nothing would run).
     q = subprocess.run(["make", "-q", str(stamps[0].relative_to(ROOT))], cwd=ROOT, check=False)
     assert q.returncode == 0
-    dry = subprocess.run(["make", "-n", "setup"], cwd=ROOT, capture_output=True, text=True, check=True)
+    dry = subprocess.run(
+        ["make", "-n", "setup"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert "pip install" not in dry.stdout
 
 

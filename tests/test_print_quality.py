@@ -1,13 +1,19 @@
 """Print quality: the checks of ``cxtradeoff.printcheck`` on PDFs made here, good and bad,
-so that each check is seen to fail on what it is meant to catch."""
+so that each check is seen to fail on what it is meant to catch; then the same checks on
+every report the project builds, and their HTML opened in Chromium."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from cxtradeoff import printcheck
+from cxtradeoff.formatting import money
 
 A4 = (595.28, 841.89)
 
@@ -93,7 +99,7 @@ def test_a_good_pdf_passes_every_check(good_pdf: Path) -> None:
     assert len(fill) == 2
     assert fill[0] > 0.9  # down to the footer band
     assert 0.3 < fill[1] < 0.45  # the last page may be short
-    assert printcheck.smallest_font_pt(good_pdf) == pytest.approx(8)
+    assert printcheck.smallest_font_pt(good_pdf) == pytest.approx(8)  # the header's type
     assert printcheck.code_identifiers(" ".join(printcheck.pdf_text(good_pdf))) == []
 
 
@@ -149,3 +155,316 @@ def test_every_model_input_has_a_label_and_a_unit() -> None:
     from cxtradeoff.model import Parameters
 
     assert set(Parameters.model_fields) == set(PARAMETER_LABELS) == set(PARAMETER_UNITS)
+
+
+# --------------------------------------------------------------------------- tables
+
+SCENARIOS = ["status_quo", "hybrid", "full_automation", "reversal"]
+
+
+def _visible_text(html: str) -> str:
+    """An HTML table's text, its style sheet and tags left out."""
+    return re.sub(r"<[^>]+>", " ", html.split("</style>")[-1])
+
+
+@pytest.fixture(scope="module")
+def spanish() -> Any:
+    from cxtradeoff.profiles import load_profiles
+    from cxtradeoff.results import build_results
+
+    return build_results(load_profiles()["spanish_telecom"], SCENARIOS, draws=1000, seed=2)
+
+
+def test_the_options_table_gives_each_scenario_in_words(spanish: Any) -> None:
+    from cxtradeoff import tables
+    from cxtradeoff.formatting import chance, scenario_title
+
+    html = tables.options_table(spanish)
+    text = _visible_text(html)
+    assert f"{scenario_title(spanish.recommended)} (recommended)" in text
+    for name, result in spanish.scenarios.items():
+        assert scenario_title(name) in text
+        assert chance(result.p_loss) in text and chance(result.p_best) in text
+        assert money(result.npv_mean, spanish.currency, compact=True) in text
+    # the rule that forbids full automation in Spain, named in the note, not in a narrow cell
+    assert "Full automation is not permitted: Spain" in text
+    assert text.count("no (see below)") == 2
+    assert printcheck.code_identifiers(text) == []
+    assert "e+0" not in text
+
+
+def test_tables_carry_their_own_scoped_style() -> None:
+    """great_tables leaves two rules unscoped; render scopes them to the table."""
+    from great_tables import GT
+
+    from cxtradeoff import tables
+
+    html = tables.render(GT(pd.DataFrame({"a": ["x"]}), id="t1"), table_id="t1")
+    style = html.split("</style>")[0]
+    for line in style.splitlines():
+        if "{" in line and not line.strip().startswith(("@", "}")):
+            assert line.strip().startswith("#t1"), line
+    assert "overflow-x:visible" in html.replace(" ", "")  # nothing to scroll on paper
+
+
+def test_inputs_in_words_and_code_names_only_in_the_appendix() -> None:
+    from cxtradeoff import tables
+    from cxtradeoff.formatting import PARAMETER_LABELS, parameter_value
+    from cxtradeoff.profiles import load_profiles
+
+    company = load_profiles()["ecommerce"]
+    director = "".join(
+        _visible_text(table)
+        for table in (
+            tables.inputs_table(company, currency="EUR", overrides={"horizon_years": 4}),
+            tables.uncertain_inputs_table(company.parameters, "hybrid", currency="EUR"),
+            tables.drivers_table(company.parameters, "hybrid", currency="EUR"),
+        )
+    )
+    assert printcheck.code_identifiers(director) == []
+    assert "set for this report" in director  # the horizon differs from the profile's
+    cost = company.parameters.cost_ai_contact  # a unit cost reads to the cent
+    assert parameter_value("cost_ai_contact", cost, "EUR") == f"EUR {cost:.2f}"
+    assert f"EUR {cost:.2f}" in director
+    appendix = _visible_text(tables.code_names_table(company.parameters, "hybrid", currency="EUR"))
+    assert set(printcheck.code_identifiers(appendix)) >= {n for n in PARAMETER_LABELS if "_" in n}
+    assert re.findall(r"\d(?:\.\d+)?e[+-]\d", director + appendix) == []
+
+
+# --------------------------------------------------------------------------- built reports
+#
+# The default reports (reports.yaml) built once for the module, plus the telecom report after
+# the illustrative pilot, then every PDF read back with printcheck and every HTML page opened
+# in Chromium.
+
+#: where the analysts' appendix starts: code names are allowed from there on
+APPENDIX = "Appendix: inputs by their code names"
+#: the HTML laid out at the width a printed A4 page gives it (186 mm at 96 px an inch), and
+#: at a desktop window's
+PRINT_WIDTH_PX = 703
+SCREEN_WIDTH_PX = 1280
+
+
+@pytest.fixture(scope="module")
+def built_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every default report's PDF and HTML, and ``telecom-pilot``: telecom after a pilot."""
+    from cxtradeoff.cli import main
+    from cxtradeoff.paths import REPORTS_CONFIG
+
+    out = tmp_path_factory.mktemp("reports")
+    few = ["--param", "draws=2000"]  # the layout, not the precision, is under test
+    code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(out), "--jobs", "2", *few])
+    assert code == 0
+    pilot = tmp_path_factory.mktemp("pilot")
+    code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(pilot), "--only",
+                 "telecom", "--param", "pilot_file=telecom-illustrative-pilot.csv", *few])  # fmt: skip
+    assert code == 0
+    files = {path.stem: path for path in out.glob("*.pdf")}
+    files["telecom-pilot"] = pilot / "telecom.pdf"
+    return files
+
+
+def _default_reports() -> list[str]:
+    from cxtradeoff.paths import REPORTS_CONFIG
+
+    names = re.findall(r"(?m)^  - name: ([\w-]+)", REPORTS_CONFIG.read_text(encoding="utf-8"))
+    return [*names, "telecom-pilot"]
+
+
+REPORTS = _default_reports()
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What printcheck finds in one PDF (read once for every test)."""
+
+    overlaps: list[printcheck.Overlap]
+    fill: list[float]
+    smallest_pt: float
+    pages: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.pages)
+
+    @property
+    def outside_appendix(self) -> str:
+        """The text up to the analysts' appendix (all of it when there is none)."""
+        return self.text.split(APPENDIX, 1)[0]
+
+
+@pytest.fixture(scope="module")
+def findings(built_reports: dict[str, Path]) -> dict[str, Findings]:
+    return {
+        name: Findings(
+            overlaps=printcheck.overlapping_characters(pdf),
+            fill=printcheck.page_fill(pdf),
+            smallest_pt=printcheck.smallest_font_pt(pdf),
+            pages=printcheck.pdf_text(pdf),
+        )
+        for name, pdf in built_reports.items()
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REPORTS)
+def test_no_text_is_drawn_over_other_text(findings: dict[str, Findings], name: str) -> None:
+    overlaps = findings[name].overlaps
+    assert overlaps == [], "\n".join(str(o) for o in overlaps[:10])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REPORTS)
+def test_no_page_but_the_last_is_more_than_a_third_empty(
+    findings: dict[str, Findings], name: str
+) -> None:
+    fill = findings[name].fill
+    short = {page: round(f, 2) for page, f in enumerate(fill[:-1], start=1) if f < 2 / 3}
+    assert short == {}, f"pages filled to less than 2/3 of their height: {short}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REPORTS)
+def test_no_type_below_8_pt(findings: dict[str, Findings], name: str) -> None:
+    # Chromium prints 8 pt type (the running header) at 7.995 pt
+    assert findings[name].smallest_pt >= 8 - 0.01
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REPORTS)
+def test_no_code_name_outside_the_analysts_appendix(
+    findings: dict[str, Findings], name: str
+) -> None:
+    assert printcheck.code_identifiers(findings[name].outside_appendix) == []
+    if name not in ("evidence", "comparison"):  # the company reports have the appendix
+        assert APPENDIX in findings[name].text
+        assert "switch_conversion" in findings[name].text.split(APPENDIX, 1)[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REPORTS)
+def test_no_number_in_scientific_notation_or_unformatted(
+    findings: dict[str, Findings], name: str
+) -> None:
+    text = findings[name].text
+    assert re.findall(r"\d(?:\.\d+)?e[+-]\d", text) == []
+    # a large amount is grouped or worded (8,000,000 or EUR 8 million), never 8000000
+    assert re.findall(r"(?<![\d,.])\d{5,}(?![\d,])", text) == []
+
+
+@pytest.mark.slow
+def test_the_report_leads_with_the_decision_and_the_options(
+    built_reports: dict[str, Path], findings: dict[str, Findings]
+) -> None:
+    from cxtradeoff.contracts import load_results
+
+    results = load_results(built_reports["telecom"].with_suffix(".results.json"))
+    first = " ".join(findings["telecom"].pages[0].split())
+    assert first.index("The decision") < first.index("Net present value")  # then the options
+    assert "Recommended: " in first and "(recommended)" in first
+    assert money(results.headline.npv_mean, results.currency) in first
+
+
+@pytest.mark.slow
+def test_after_a_pilot_the_report_says_so_and_shows_what_it_measured(
+    findings: dict[str, Findings],
+) -> None:
+    text = " ".join(findings["telecom-pilot"].text.split())
+    assert "These figures use what an illustrative pilot measured" in text
+    assert "What the pilot measured" in text and "randomised pilot" in text
+    assert "What the pilot says about the customers who actually leave" in text  # its chart
+
+
+def wide_tables(page: Any) -> list[str]:
+    """The tables of a page (Playwright) wider than the element that holds them."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('table')].flatMap(t => {
+            const box = t.parentElement;
+            const over = t.getBoundingClientRect().width - box.clientWidth;
+            const name = t.closest('[id]') ? t.closest('[id]').id : t.className;
+            return over > 1 ? [`${name}: ${Math.round(over)} px wider than its container`] : [];
+        })"""
+    )
+
+
+def broken_contents_links(page: Any) -> list[str]:
+    """Links of the table of contents that lead nowhere."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('nav.cx-toc a')].flatMap(a => {
+            const id = decodeURIComponent(a.getAttribute('href').slice(1));
+            return document.getElementById(id) ? [] : [a.textContent];
+        })"""
+    )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    from playwright.sync_api import sync_playwright
+
+    from cxtradeoff.browser import require_chromium
+    from cxtradeoff.pipeline.export import CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=require_chromium(), args=list(CHROMIUM_ARGS))
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser: Any, html: Path, *, width: int, media: str) -> Any:
+    page = browser.new_page(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page.emulate_media(media=media)
+    page.goto(html.as_uri(), wait_until="load")
+    return page
+
+
+@pytest.mark.slow
+def test_a_table_wider_than_its_container_is_caught(browser: Any, tmp_path: Path) -> None:
+    """The check below can fail: a table of long unbreakable cells in a narrow column."""
+    html = tmp_path / "wide.html"
+    cells = "".join(f"<td>{'x' * 60}</td>" for _ in range(4))
+    html.write_text(
+        f'<div id="narrow" style="width: 300px"><table><tr>{cells}</tr></table></div>'
+        '<nav class="cx-toc"><a href="#Nowhere">Nowhere</a></nav>'
+    )
+    page = open_page(browser, html, width=PRINT_WIDTH_PX, media="print")
+    assert wide_tables(page) and "narrow" in wide_tables(page)[0]
+    assert broken_contents_links(page) == ["Nowhere"]
+    page.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [r for r in REPORTS if r != "telecom-pilot"])
+@pytest.mark.parametrize(
+    ("width", "media"), [(PRINT_WIDTH_PX, "print"), (SCREEN_WIDTH_PX, "screen")]
+)
+def test_no_table_is_wider_than_its_container(
+    built_reports: dict[str, Path], browser: Any, name: str, width: int, media: str
+) -> None:
+    page = open_page(browser, built_reports[name].with_suffix(".html"), width=width, media=media)
+    try:
+        assert page.locator("table").count() > 0
+        assert wide_tables(page) == []
+    finally:
+        page.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [r for r in REPORTS if r != "telecom-pilot"])
+def test_the_html_has_a_table_of_contents_that_leads_to_each_section(
+    built_reports: dict[str, Path], browser: Any, name: str
+) -> None:
+    page = open_page(browser, built_reports[name].with_suffix(".html"), width=SCREEN_WIDTH_PX,
+                     media="screen")  # fmt: skip
+    try:
+        entries = page.locator("nav.cx-toc a").all_text_contents()
+        headings = page.locator("h2").all_text_contents()
+        assert len(entries) >= 3
+        assert entries == [h.rstrip("¶") for h in headings]
+        assert broken_contents_links(page) == []
+        assert page.locator("nav.cx-toc").is_visible()
+        page.emulate_media(media="print")
+        assert not page.locator(
+            "nav.cx-toc"
+        ).is_visible()  # the printed report leads with the decision
+    finally:
+        page.close()

@@ -67,9 +67,7 @@ class Parameters(BaseModel):
     )
 
     customers: int = Field(gt=0, le=10_000_000_000, description="N: active customers")
-    revenue_per_customer: float = Field(
-        gt=0, le=1e9, description="R: annual revenue per customer"
-    )
+    revenue_per_customer: float = Field(gt=0, le=1e9, description="R: annual revenue per customer")
     margin: float = Field(ge=0, le=1, description="g: contribution margin on revenue")
     retention_rate: float = Field(ge=0, lt=1, description="r: baseline annual retention")
     discount_rate: float = Field(ge=0, le=1, description="d: annual discount rate")
@@ -83,9 +81,7 @@ class Parameters(BaseModel):
     cost_human_contact: float = Field(
         ge=0, le=1e6, description="C_h: fully loaded cost of a human-handled contact"
     )
-    cost_ai_contact: float = Field(
-        ge=0, le=1e6, description="C_ai: cost of an AI-handled contact"
-    )
+    cost_ai_contact: float = Field(ge=0, le=1e6, description="C_ai: cost of an AI-handled contact")
     ai_resolution_share: float = Field(
         ge=0, le=1, description="a: share of contacts fully resolved by AI"
     )
@@ -95,9 +91,7 @@ class Parameters(BaseModel):
     assist_productivity: float = Field(
         ge=0, le=1, description="pi: cost saved on human contacts by AI assistance"
     )
-    ai_fixed_cost_per_year: float = Field(
-        ge=0, le=1e13, description="O: AI platform running cost"
-    )
+    ai_fixed_cost_per_year: float = Field(ge=0, le=1e13, description="O: AI platform running cost")
     implementation_cost: float = Field(
         ge=0, le=1e13, description="F: one-off build and integration cost at year 0 (no severance)"
     )

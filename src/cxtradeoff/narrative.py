@@ -16,9 +16,7 @@ from cxtradeoff.formatting import (
     break_even_words,
     chance,
     customers,
-    decision_sentence,
-    evppi_sentence,
-    flip_sentence,
+    decision_lines,
     money,
     pilot_is_illustrative,
     scenario_label,
@@ -113,31 +111,8 @@ def scenario_paragraph(name: str, result: ScenarioResult, *, currency: str, year
 def headline_paragraph(results: ResultsFile) -> str:
     """The decision, as Markdown: what to do, the risk, the assumption it hangs on, and
     what measuring that assumption would be worth. The same sentences as the brief."""
-    head = results.headline
-    contender = max(
-        (s for s in results.scenarios if s != "status_quo"),
-        key=lambda s: results.scenarios[s].npv_mean or -math.inf,
-        default=None,
-    )
-    other = results.scenarios[contender] if contender else None
-    decision = decision_sentence(
-        results.recommended,
-        npv_mean=head.npv_mean,
-        p_loss=head.p_loss,
-        currency=results.currency,
-        years=results.horizon_years,
-        contender=contender,
-        contender_npv_mean=other.npv_mean if other else None,
-        contender_p_loss=other.p_loss if other else None,
-    )
-    flip = flip_sentence(
-        assumed=head.flip.assumed,
-        conversion=head.flip.conversion,
-        to=head.flip.to,
-        direction=head.flip.direction,
-    )
-    evppi = evppi_sentence(results.evppi_switch_conversion, results.currency)
-    return f"**{escape_text(results.display_name)}. {decision}** {flip} {evppi}"
+    lines = decision_lines(results)
+    return f"**{escape_text(results.display_name)}. {lines.decision}** {lines.flip} {lines.evppi}"
 
 
 def executive_summary(results: ResultsFile) -> str:

@@ -14,12 +14,16 @@ Pure functions over a PDF file (they only read it):
 The running header and footer that Chromium prints in the page margins (title, page
 numbers) are left out of :func:`page_fill`: they are on every page whatever its content.
 Their default heights are the margins :mod:`cxtradeoff.pipeline.export` prints with.
+
+A PDF is parsed once (pdfplumber is slow) and kept while the file is unchanged, so that
+running every check on it costs one reading.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +73,42 @@ class Overlap:
         )
 
 
-def _open(pdf_path: Path | str) -> Any:
+@dataclass(frozen=True)
+class _Page:
+    """What the checks read of a page: its height, its objects and its text."""
+
+    height: float
+    chars: list[dict[str, Any]]
+    images: list[dict[str, Any]]
+    rects: list[dict[str, Any]]
+    lines: list[dict[str, Any]]
+    curves: list[dict[str, Any]]
+    text: str
+
+
+@lru_cache(maxsize=16)
+def _read(path: str, mtime_ns: int, size: int) -> tuple[_Page, ...]:
     import pdfplumber
 
-    return pdfplumber.open(str(pdf_path))
+    with pdfplumber.open(path) as pdf:
+        return tuple(
+            _Page(
+                height=float(page.height),
+                chars=list(page.chars),
+                images=list(page.images),
+                rects=list(page.rects),
+                lines=list(page.lines),
+                curves=list(page.curves),
+                text=page.extract_text() or "",
+            )
+            for page in pdf.pages
+        )
+
+
+def _pages(pdf_path: Path | str) -> tuple[_Page, ...]:
+    """The pages of a PDF, read once for every check (again when the file changes)."""
+    stat = Path(pdf_path).stat()
+    return _read(str(Path(pdf_path).resolve()), stat.st_mtime_ns, stat.st_size)
 
 
 def _printed(chars: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -201,12 +237,11 @@ def overlapping_characters(
     list of Overlap
         Empty when no text runs into other text.
     """
-    with _open(pdf_path) as pdf:
-        return [
-            overlap
-            for number, page in enumerate(pdf.pages, start=1)
-            for overlap in page_overlaps(page.chars, page=number, tolerance=tolerance)
-        ]
+    return [
+        overlap
+        for number, page in enumerate(_pages(pdf_path), start=1)
+        for overlap in page_overlaps(page.chars, page=number, tolerance=tolerance)
+    ]
 
 
 def _is_white(colour: Any) -> bool:
@@ -236,7 +271,9 @@ def _visible_rect(rect: dict[str, Any]) -> bool:
 def content_bottom(
     page: Any, *, header_mm: float = HEADER_MM, footer_mm: float = FOOTER_MM
 ) -> float:
-    """The bottom, in points from the top, of the lowest content of a pdfplumber page.
+    """The bottom, in points from the top, of the lowest content of a page (pdfplumber's,
+    or one as this module keeps it: ``height``, ``chars``, ``images``, ``rects``,
+    ``lines``, ``curves``).
 
     Content is printed characters, images, visible rectangles, lines and curves, outside
     the header band (the top ``header_mm``) and the footer band (the bottom
@@ -279,11 +316,10 @@ def page_fill(
         ``1 - footer_mm / page height`` (content down to the footer). A page filled to
         less than 2/3 is more than a third empty.
     """
-    with _open(pdf_path) as pdf:
-        return [
-            content_bottom(page, header_mm=header_mm, footer_mm=footer_mm) / float(page.height)
-            for page in pdf.pages
-        ]
+    return [
+        content_bottom(page, header_mm=header_mm, footer_mm=footer_mm) / page.height
+        for page in _pages(pdf_path)
+    ]
 
 
 def smallest_font_pt(pdf_path: Path | str) -> float:
@@ -293,15 +329,13 @@ def smallest_font_pt(pdf_path: Path | str) -> float:
     turned a quarter turn is measured across its baseline (:func:`font_size`). ``inf``
     when the PDF holds no text.
     """
-    with _open(pdf_path) as pdf:
-        sizes = [font_size(c) for page in pdf.pages for c in _printed(page.chars)]
+    sizes = [font_size(c) for page in _pages(pdf_path) for c in _printed(page.chars)]
     return min(sizes, default=float("inf"))
 
 
 def pdf_text(pdf_path: Path | str) -> list[str]:
     """The text of each page of ``pdf_path``, in reading order (pdfplumber's layout)."""
-    with _open(pdf_path) as pdf:
-        return [page.extract_text() or "" for page in pdf.pages]
+    return [page.text for page in _pages(pdf_path)]
 
 
 def code_identifiers(text: str) -> list[str]:

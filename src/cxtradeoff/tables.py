@@ -100,7 +100,9 @@ def render(table: Any, *, table_id: str) -> Html:
         column_labels_font_weight="bold",
         column_labels_font_size=FONT_SIZE,
         column_labels_padding="3px",
+        column_labels_padding_horizontal="4px",
         data_row_padding="3px",
+        data_row_padding_horizontal="4px",
         source_notes_font_size="8.5pt",
         container_overflow_x="visible",
         container_overflow_y="visible",
@@ -168,10 +170,10 @@ def options_table(results: ResultsFile) -> Html:
                 "Net present value|P10 to P90": _range(result.npv_p10, result.npv_p90, currency),
                 "Chance|of a loss": chance(result.p_loss),
                 "Chance|of being best": chance(result.p_best),
-                "Break-even conversion|at lifetime value": _break_even(
+                "Break-even conversion|at its lifetime value": _break_even(
                     name, result.break_even_conversion_npv_clv
                 ),
-                "Break-even conversion|at replacement cost": _break_even(
+                "Break-even conversion|at the cost to replace it": _break_even(
                     name, result.break_even_conversion_npv_replacement
                 ),
                 "Permitted": "yes" if result.permitted else "no (see below)",
@@ -189,14 +191,14 @@ def options_table(results: ResultsFile) -> Html:
         .tab_spanner_delim("|")
         .cols_width(
             {
-                "Scenario": "20%",
-                "Net present value|Expected": "11%",
-                "Net present value|P10 to P90": "23%",
+                "Scenario": "18%",
+                "Net present value|Expected": "12%",
+                "Net present value|P10 to P90": "21%",
                 "Chance|of a loss": "8%",
                 "Chance|of being best": "8%",
-                "Break-even conversion|at lifetime value": "10%",
-                "Break-even conversion|at replacement cost": "10%",
-                "Permitted": "10%",
+                "Break-even conversion|at its lifetime value": "10%",
+                "Break-even conversion|at the cost to replace it": "10%",
+                "Permitted": "13%",
             }
         )
         .cols_align("right", columns=[c for c in frame.columns if "|" in c])
