@@ -341,10 +341,10 @@ class PdfPrinter:
 class PrinterThread:
     """A :class:`PdfPrinter` living in one thread of its own, relaunched when it fails.
 
-    Playwright's synchronous API must be driven from the thread that started it; a
-    one-thread executor keeps the browser there while the build goes on elsewhere. A
-    print that fails (Chromium crashed, or would not start) is retried once on a freshly
-    launched browser; a second failure is a :class:`PrintError` for that report alone.
+    One page prints one report at a time; a one-thread executor queues the prints there
+    while the build goes on elsewhere. A print that fails (Chromium crashed, or would not
+    start) is retried once on a freshly launched browser; a second failure is a
+    :class:`PrintError` for that report alone.
     """
 
     def __init__(self, executable: str) -> None:
