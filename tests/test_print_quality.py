@@ -233,9 +233,9 @@ def test_inputs_in_words_and_code_names_only_in_the_appendix() -> None:
 
 # --------------------------------------------------------------------------- built reports
 #
-# The default reports (reports.yaml) built once for the module, plus the telecom report after
-# the illustrative pilot, then every PDF read back with printcheck and every HTML page opened
-# in Chromium.
+# The default reports (reports.yaml: the full reports and the one-page briefs; telecom after
+# the illustrative pilot) built once for the module, then every PDF read back with printcheck
+# and every HTML page opened in Chromium.
 
 #: where the analysts' appendix starts: code names are allowed from there on
 APPENDIX = "Appendix: inputs by their code names"
@@ -247,7 +247,7 @@ SCREEN_WIDTH_PX = 1280
 
 @pytest.fixture(scope="module")
 def built_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every default report's PDF and HTML, and ``telecom-pilot``: telecom after a pilot."""
+    """Every default report's PDF (and HTML beside it), by report name."""
     from cxtradeoff.cli import main
     from cxtradeoff.paths import REPORTS_CONFIG
 
@@ -255,23 +255,21 @@ def built_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     few = ["--param", "draws=2000"]  # the layout, not the precision, is under test
     code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(out), "--jobs", "2", *few])
     assert code == 0
-    pilot = tmp_path_factory.mktemp("pilot")
-    code = main(["build", "--config", str(REPORTS_CONFIG), "--out", str(pilot), "--only",
-                 "telecom", "--param", "pilot_file=telecom-illustrative-pilot.csv", *few])  # fmt: skip
-    assert code == 0
-    files = {path.stem: path for path in out.glob("*.pdf")}
-    files["telecom-pilot"] = pilot / "telecom.pdf"
-    return files
+    return {path.name.removesuffix(".pdf"): path for path in out.glob("*.pdf")}
 
 
 def _default_reports() -> list[str]:
+    """The names of the reports ``reports.yaml`` builds, briefs included."""
     from cxtradeoff.paths import REPORTS_CONFIG
 
-    names = re.findall(r"(?m)^  - name: ([\w-]+)", REPORTS_CONFIG.read_text(encoding="utf-8"))
-    return [*names, "telecom-pilot"]
+    return re.findall(r"(?m)^  - name: ([\w.-]+)", REPORTS_CONFIG.read_text(encoding="utf-8"))
 
 
 REPORTS = _default_reports()
+#: the full reports (a brief is one page, with no contents and no appendix)
+FULL_REPORTS = [name for name in REPORTS if not name.endswith(".brief")]
+#: the company reports, whose code names go to an appendix for analysts
+COMPANY_REPORTS = [name for name in FULL_REPORTS if name not in ("evidence", "comparison")]
 
 
 @dataclass(frozen=True)
@@ -336,7 +334,7 @@ def test_no_code_name_outside_the_analysts_appendix(
     findings: dict[str, Findings], name: str
 ) -> None:
     assert printcheck.code_identifiers(findings[name].outside_appendix) == []
-    if name not in ("evidence", "comparison"):  # the company reports have the appendix
+    if name in COMPANY_REPORTS:  # they have the analysts' appendix
         assert APPENDIX in findings[name].text
         assert "switch_conversion" in findings[name].text.split(APPENDIX, 1)[1]
 
@@ -369,10 +367,12 @@ def test_the_report_leads_with_the_decision_and_the_options(
 def test_after_a_pilot_the_report_says_so_and_shows_what_it_measured(
     findings: dict[str, Findings],
 ) -> None:
-    text = " ".join(findings["telecom-pilot"].text.split())
+    """telecom is built after the illustrative pilot (reports.yaml); the others on the prior."""
+    text = " ".join(findings["telecom"].text.split())
     assert "These figures use what an illustrative pilot measured" in text
     assert "What the pilot measured" in text and "randomised pilot" in text
     assert "What the pilot says about the customers who actually leave" in text  # its chart
+    assert "What the pilot measured" not in findings["retail-bank"].text
 
 
 def wide_tables(page: Any) -> list[str]:
@@ -433,7 +433,7 @@ def test_a_table_wider_than_its_container_is_caught(browser: Any, tmp_path: Path
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [r for r in REPORTS if r != "telecom-pilot"])
+@pytest.mark.parametrize("name", REPORTS)
 @pytest.mark.parametrize(
     ("width", "media"), [(PRINT_WIDTH_PX, "print"), (SCREEN_WIDTH_PX, "screen")]
 )
@@ -449,7 +449,7 @@ def test_no_table_is_wider_than_its_container(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [r for r in REPORTS if r != "telecom-pilot"])
+@pytest.mark.parametrize("name", FULL_REPORTS)
 def test_the_html_has_a_table_of_contents_that_leads_to_each_section(
     built_reports: dict[str, Path], browser: Any, name: str
 ) -> None:
