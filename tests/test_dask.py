@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -38,11 +37,22 @@ DASK_MODULES = "sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'di
 
 
 def _build(
-    config: Path, out: Path, *args: str, timeout: float = 600
+    config: Path, out: Path, *args: str, timeout: float = 600, tmp: Path | None = None
 ) -> subprocess.CompletedProcess:
+    """Run ``cxtradeoff build``; with ``tmp``, its workers' folders go there (``TMPDIR``)."""
     command = [sys.executable, "-m", "cxtradeoff.cli", "build", "--config", str(config),
                "--out", str(out), "--keep", "0", *args]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    env = None if tmp is None else _private_tmp(tmp)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
+
+
+def _private_tmp(folder: Path) -> dict[str, str]:
+    """The environment with ``TMPDIR`` at ``folder``: the workers this build starts keep their
+    folders there, apart from other builds on the machine."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "TMPDIR": str(folder)}
 
 
 # --------------------------------------------------------------------------- fast
@@ -194,8 +204,9 @@ def portfolio_project(tmp_path: Path) -> Path:
     return root
 
 
-def _our_worker_folders(since: float) -> list[Path]:
-    return [p for p in Path(tempfile.gettempdir()).glob("cxw-*") if p.stat().st_mtime >= since]
+def _worker_folders(tmp: Path) -> list[Path]:
+    """The private folders the workers of builds run with ``TMPDIR=tmp`` left behind."""
+    return sorted(tmp.glob("cxw-*"))
 
 
 @pytest.mark.slow
@@ -210,9 +221,9 @@ def test_a_portfolio_builds_the_same_results_on_a_local_dask_cluster(
     local = _build(config, portfolio_project / "local", "--param", "draws=1000", "--formats",
                    "html", "--jobs", "2")  # fmt: skip
     assert local.returncode == 0, local.stdout + local.stderr
-    started = time.time()
+    tmp = portfolio_project / "tmp"
     dask = _build(config, portfolio_project / "dask", "--param", "draws=1000", "--executor",
-                  "dask-local", "--workers", "2")  # fmt: skip
+                  "dask-local", "--workers", "2", tmp=tmp)  # fmt: skip
     assert dask.returncode == 0, dask.stdout + dask.stderr
     names = ["pf-unit-001", "pf-unit-002"]
     for name in names:  # the same results, byte for byte
@@ -229,7 +240,7 @@ def test_a_portfolio_builds_the_same_results_on_a_local_dask_cluster(
         assert unit.display_name in rollup
     assert "Units ranked by expected net present value" in rollup
     # the workers' kernels, browsers and folders are gone with the build
-    assert _our_worker_folders(started) == []
+    assert _worker_folders(tmp) == []
     # nothing changed: nothing to do, and the executor is not even started
     again = _build(config, portfolio_project / "dask", "--param", "draws=1000", "--executor",
                    "dask-local", "--workers", "2")  # fmt: skip
@@ -250,16 +261,17 @@ def test_a_worker_killed_during_a_task_does_not_fail_the_build(
                 "parameters": {"pause": 4.0, "label": f"r{i}"}} for i in (1, 2)]  # fmt: skip
     config = root / "reports.yaml"
     config.write_text(json.dumps({"reports": reports}))
-    started = time.time()
+    tmp = tmp_path / "tmp"
     command = [sys.executable, "-m", "cxtradeoff.cli", "build", "--config", str(config), "--out",
                str(root / "out"), "--formats", "html", "--executor", "dask-local", "--workers", "2"]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_private_tmp(tmp))  # fmt: skip
     try:
         victim = None
         deadline = time.monotonic() + 180
         while victim is None:  # a worker whose kernel is running a notebook
             assert time.monotonic() < deadline and proc.poll() is None, "no task ever started"
-            for folder in _our_worker_folders(started):
+            for folder in _worker_folders(tmp):
                 if list(folder.glob("slot-*/stage/*.ipynb")):
                     victim = int(folder.name.split("-")[1])
                     break
@@ -276,3 +288,67 @@ def test_a_worker_killed_during_a_task_does_not_fail_the_build(
     assert {n: e.status for n, e in manifest.reports.items()} == {"r1": "ok", "r2": "ok"}
     for name in ("r1", "r2"):
         assert f"done {name}" in (root / "out" / f"{name}.html").read_text()
+
+
+@pytest.fixture
+def cluster_apart(tmp_path: Path):
+    """A scheduler and two single-thread workers started with Dask's own commands, as an
+    operator starts them on other hosts: each in a folder of its own, none in the project's."""
+    dask = Path(sys.executable).parent / "dask"
+    scheduler_file = tmp_path / "cluster" / "scheduler.json"
+    scheduler_file.parent.mkdir()
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = [str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                 "--scheduler-file", str(scheduler_file)]  # fmt: skip
+    processes = [subprocess.Popen(scheduler, cwd=scheduler_file.parent, **quiet)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.is_file() or not scheduler_file.read_text().strip():
+            assert time.monotonic() < deadline, "the scheduler never wrote its file"
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for n in (1, 2):
+            home = tmp_path / f"worker-{n}"
+            home.mkdir()
+            worker = [str(dask), "worker", address, "--nthreads", "1", "--no-dashboard",
+                      "--local-directory", str(home)]  # fmt: skip
+            env = _private_tmp(home / "tmp")
+            processes.append(subprocess.Popen(worker, cwd=home, env=env, **quiet))
+        yield address, scheduler_file
+    finally:
+        for process in processes[::-1]:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.mark.slow
+def test_a_portfolio_builds_on_a_cluster_started_apart_by_address_and_by_scheduler_file(
+    portfolio_project: Path, cluster_apart: tuple[str, Path], read_manifest
+) -> None:
+    address, scheduler_file = cluster_apart
+    config = portfolio_project / "reports.yaml"
+    few = ("--param", "draws=1000", "--formats", "html")
+    local = _build(config, portfolio_project / "local", *few, "--only", "pf-unit-001")
+    assert local.returncode == 0, local.stdout + local.stderr
+    out = portfolio_project / "cluster"
+    run = _build(config, out, *few, "--executor", "dask", "--scheduler", address)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    manifest = read_manifest(portfolio_project, "cluster")
+    assert {n: e.status for n, e in manifest.reports.items()} == {
+        "pf-unit-001": "ok", "pf-unit-002": "ok", "pf": "ok"}  # fmt: skip
+    made_here = (portfolio_project / "local" / "pf-unit-001.results.json").read_bytes()
+    assert (out / "pf-unit-001.results.json").read_bytes() == made_here  # byte for byte
+    assert "Units ranked by expected net present value" in (out / "pf.html").read_text()
+    # the same cluster through the file the scheduler wrote, as on a batch system
+    again = _build(config, out, *few, "--executor", "dask", "--scheduler", str(scheduler_file),
+                   "--force", "--only", "pf-unit-002")  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert read_manifest(portfolio_project, "cluster").reports["pf-unit-002"].status == "ok"
+    # the plugin is removed with each build: no worker keeps a folder, kernel or browser
+    workers = cluster_apart[1].parent.parent
+    assert [f for n in (1, 2) for f in _worker_folders(workers / f"worker-{n}" / "tmp")] == []

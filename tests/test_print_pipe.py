@@ -89,3 +89,20 @@ def test_a_command_chromium_refuses_is_an_error_naming_it() -> None:
         with pytest.raises(DevToolsError, match=r"No\.Such\.method"):
             pipe.send("No.Such.method")
         assert "Chrome" in pipe.send("Browser.getVersion")["product"]
+
+
+def test_a_deep_temporary_folder_does_not_stop_the_browser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chromium exits at once when its singleton socket's path under ``$TMPDIR`` passes the
+    107 bytes a Unix socket allows (a test runner's or a batch job's folder): the printer
+    starts it with a short ``TMPDIR`` instead."""
+    deep = tmp_path / ("job-" + "x" * 40) / ("task-" + "y" * 40)
+    deep.mkdir(parents=True)
+    assert len(str(deep)) + len("/org.chromium.Chromium.XXXXXX/SingletonSocket") > 107
+    monkeypatch.setenv("TMPDIR", str(deep))
+    page = tmp_path / "r.html"
+    page.write_text("<p>printed from a deep folder</p>")
+    with PdfPrinter(require_chromium()) as printer:
+        printer.print_pdf(page, tmp_path / "r.pdf", title="R")
+    assert "printed from a deep folder" in PdfReader(tmp_path / "r.pdf").pages[0].extract_text()

@@ -23,7 +23,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -31,6 +31,37 @@ from typing import Any
 
 #: a handler of an event: its parameters and the session it came from ("" for the browser)
 Handler = Callable[[dict[str, Any], str], None]
+
+#: the longest path a Unix socket can have (``sun_path`` is 108 bytes, its NUL included)
+SOCKET_PATH_MAX = 107
+#: what Chromium puts under the temporary folder for its singleton socket
+SINGLETON_SOCKET = "/org.chromium.Chromium.XXXXXX/SingletonSocket"
+#: short temporary folders to fall back on, in order
+SHORT_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def browser_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment to start Chromium in: ``environ``, with ``TMPDIR`` short enough.
+
+    Chromium makes its singleton socket under ``$TMPDIR`` and exits at once ("Socket path
+    too long") when that path passes the 107 bytes a Unix socket allows, as it does under
+    a test runner's or a batch system's deep per-job folder. Such a ``TMPDIR`` is replaced
+    by the first writable folder of :data:`SHORT_TMP`.
+
+    >>> browser_environment({"TMPDIR": "/tmp/job"})["TMPDIR"]
+    '/tmp/job'
+    >>> browser_environment({"TMPDIR": "/tmp/" + "x" * 80})["TMPDIR"]
+    '/tmp'
+    """
+    env = dict(environ)
+    tmp = env.get("TMPDIR", "")
+    if len(os.fsencode(tmp)) + len(SINGLETON_SOCKET) <= SOCKET_PATH_MAX:
+        return env
+    for short in SHORT_TMP:
+        if os.access(short, os.W_OK | os.X_OK):
+            env["TMPDIR"] = short
+            break
+    return env
 
 
 class DevToolsError(RuntimeError):
@@ -77,7 +108,7 @@ class DevToolsPipe:
             self.pid = os.posix_spawn(
                 self.executable,
                 argv,
-                os.environ,
+                browser_environment(os.environ),
                 file_actions=[
                     (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                     (os.POSIX_SPAWN_DUP2, log_fd, 1),
