@@ -177,6 +177,18 @@ def test_dated_archives_are_pruned_to_keep(tiny_project: Path, run_build, read_m
     ).read_bytes()
 
 
+def test_build_ids_sort_as_the_builds_started_even_within_one_second() -> None:
+    """Archives are pruned by name, oldest first: ids of builds a millisecond apart (a small
+    report set rebuilt in a loop) must sort in the order the builds started."""
+    from cxtradeoff.pipeline.build import _new_build_id
+
+    ids = []
+    for _ in range(10):
+        ids.append(_new_build_id())
+        time.sleep(0.001)
+    assert ids == sorted(ids)
+
+
 def test_two_builds_at_once_one_waits_or_exits_cleanly(
     tiny_project: Path, build_command, read_manifest
 ) -> None:
