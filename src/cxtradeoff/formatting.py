@@ -548,22 +548,35 @@ def flip_sentence(
     )
 
 
-def evppi_sentence(value: float, currency: str) -> str:
+def evppi_sentence(value: float, currency: str, *, measured: bool = False) -> str:
     """What measuring the switching conversion exactly would be worth (EVPPI).
+
+    ``measured``: the conversion already comes from a pilot, so what is left to weigh is
+    measuring it more precisely.
 
     >>> evppi_sentence(3.33e6, "EUR")
     'Measuring that share exactly, for instance with a pilot, would be worth up to EUR 3.33 million (the expected value of perfect information).'
-    >>> evppi_sentence(0.0, "EUR")[:60]
-    'Measuring that share would not change the call: its expected'
+    >>> evppi_sentence(0.0, "EUR")
+    'Measuring that share would not change the call: knowing it exactly is worth EUR 0 (the expected value of perfect information).'
+    >>> evppi_sentence(0.0, "EUR", measured=True)
+    'Measuring that share further would not change the call: knowing it exactly is worth EUR 0 (the expected value of perfect information).'
+    >>> evppi_sentence(1.2e6, "EUR", measured=True)[:72]
+    'Measuring that share more precisely, with a larger or longer pilot, woul'
     """
     if value <= 0:
+        further = " further" if measured else ""
         return (
-            "Measuring that share would not change the call: its expected value of perfect "
-            "information is 0."
+            f"Measuring that share{further} would not change the call: knowing it exactly is "
+            f"worth {money(0.0, currency)} (the expected value of perfect information)."
         )
+    how = (
+        "more precisely, with a larger or longer pilot,"
+        if measured
+        else "exactly, for instance with a pilot,"
+    )
     return (
-        f"Measuring that share exactly, for instance with a pilot, would be worth up to "
-        f"{money(value, currency)} (the expected value of perfect information)."
+        f"Measuring that share {how} would be worth up to {money(value, currency)} "
+        "(the expected value of perfect information)."
     )
 
 
@@ -729,7 +742,9 @@ def decision_lines(results: ResultsFile) -> DecisionLines:
             direction=head.flip.direction,
             measured=results.pilot is not None,
         ),
-        evppi=evppi_sentence(results.evppi_switch_conversion, results.currency),
+        evppi=evppi_sentence(
+            results.evppi_switch_conversion, results.currency, measured=results.pilot is not None
+        ),
         pilot=pilot_sentence(results.pilot) if results.pilot is not None else None,
     )
 
