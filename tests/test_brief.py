@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from cxtradeoff import brief, printcheck
+from cxtradeoff import brief, narrative, printcheck
 from cxtradeoff.cli import main
 from cxtradeoff.contracts import ResultsFile, load_manifest, load_results
 from cxtradeoff.formatting import (
@@ -134,6 +134,32 @@ def test_a_pilot_is_said_in_the_title_and_in_one_line(piloted: ResultsFile) -> N
     assert "After an illustrative pilot." in top and html.escape(lines.pilot) in top
     assert "After an illustrative 3-month pilot" in lines.pilot
     assert "after an illustrative pilot" in brief.options_html(piloted)
+
+
+def test_an_option_more_often_best_than_the_one_recommended_is_explained(
+    spanish: ResultsFile,
+) -> None:
+    """The options table shows each option's chance of being best; when a permitted option
+    beats the recommended one on that, the brief says why it is still not recommended."""
+    assert decision_lines(spanish).odds is None  # hybrid: recommended and most often best
+    scenarios = dict(spanish.scenarios)
+    chosen = spanish.recommended
+    scenarios[chosen] = scenarios[chosen].model_copy(update={"p_best": 0.3})
+    scenarios["status_quo"] = scenarios["status_quo"].model_copy(update={"p_best": 0.7})
+    flipped = spanish.model_copy(update={"scenarios": scenarios})
+    odds = decision_lines(flipped).odds
+    assert odds is not None
+    assert odds.startswith("The status quo comes out ahead in more of the draws (70% against 30%")
+    assert money(scenarios[chosen].npv_mean, "EUR") in odds and "EUR 0" in odds
+    top = brief.header_html(flipped, kicker="Decision brief", built="2026-11-27")
+    assert f'<p class="odds">{html.escape(odds)}</p>' in top
+    assert odds in narrative.headline_paragraph(flipped)
+    # a forbidden option is never offered as the better bet, however often it would win
+    forbidden = dict(scenarios)
+    forbidden["status_quo"] = scenarios["status_quo"].model_copy(update={"p_best": 0.1})
+    forbidden["full_automation"] = scenarios["full_automation"].model_copy(update={"p_best": 0.6})
+    assert not forbidden["full_automation"].permitted
+    assert decision_lines(spanish.model_copy(update={"scenarios": forbidden})).odds is None
 
 
 def test_what_moves_the_answer_names_the_three_inputs_in_words(spanish: ResultsFile) -> None:
@@ -392,6 +418,9 @@ def test_brief_landing_page_email_and_results_file_say_the_same(
         assert shown in _flat(mail), ("e-mail", shown)
     for sentence in (lines.title, lines.decision):
         assert _reads(sentence, brief_text) and sentence in row and sentence in mail
+    # hybrid is more often best than the status quo recommended: both say why
+    assert lines.odds is not None and lines.odds.startswith("The hybrid set-up comes out ahead")
+    assert _reads(lines.odds, brief_text) and lines.odds in _flat(mail)
     manifest = load_manifest(built / "manifest.json")
     assert manifest.reports["retail-bank"].headline.npv_mean == head.npv_mean  # type: ignore[union-attr]
     assert manifest.build_id in mail.split("\n-- \n", 1)[1]  # build ids in the footer only

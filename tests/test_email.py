@@ -1446,13 +1446,16 @@ def test_the_briefs_go_by_default_and_the_decisions_lead(
     assert subject.startswith("AI in customer service, 2 companies: ")
     assert "AI assisting agents (Telecom operator)" in subject
     assert "no AI for now (Retail bank)" in subject
-    # the first lines: each brief's decision lines, the same sentences
+    # the first lines: each brief's decision lines, the same sentences (and, for the retail
+    # bank, why hybrid is not recommended though more often best)
     text = body(msg, "plain").replace("\r\n", "\n")
+    assert telecom.odds is None and retail.odds is not None
     assert text.startswith(
-        f"{telecom.title}\n{telecom.decision}\n\n{retail.title}\n{retail.decision}\n\n"
+        f"{telecom.title}\n{telecom.decision}\n\n"
+        f"{retail.title}\n{retail.decision}\n{retail.odds}\n\n"
     )
     html_body = body(msg, "html")
-    for line in (telecom.title, telecom.decision, retail.decision):
+    for line in (telecom.title, telecom.decision, retail.decision, retail.odds):
         assert html.escape(line, quote=True) in html_body
     # the evidence has no brief: named as left for --full, not attached
     assert "Also built, not attached (the full reports go with --full):" in text

@@ -122,6 +122,8 @@ def header_html(results: ResultsFile, *, kicker: str, built: str | date) -> str:
         f"<h1>{_e(lines.title)}</h1>",
         f'<p class="decision">{_e(lines.decision)}</p>',
     ]
+    if lines.odds is not None:
+        parts.append(f'<p class="odds">{_e(lines.odds)}</p>')
     if lines.pilot is not None:
         label = after_pilot(results.pilot).capitalize() if results.pilot else "After the pilot"
         parts.append(f'<p class="pilot"><strong>{_e(label)}.</strong> {_e(lines.pilot)}</p>')

@@ -58,6 +58,7 @@ __all__ = [
     "forbidden_words",
     "money",
     "number",
+    "odds_sentence",
     "parameter_label",
     "parameter_value",
     "pilot_sentence",
@@ -548,6 +549,42 @@ def flip_sentence(
     )
 
 
+def odds_sentence(
+    recommended: str,
+    *,
+    recommended_p_best: float,
+    recommended_npv_mean: float,
+    ahead: str,
+    ahead_p_best: float,
+    ahead_npv_mean: float,
+    currency: str,
+) -> str:
+    """Why the option most often best is not the one recommended.
+
+    The recommendation goes by the expected net present value; an option can come out
+    ahead in most draws and still be worth less on average, when it falls further behind
+    in the other draws than it gets ahead in these. A reader who sees its larger chance of
+    being best is told so.
+
+    >>> odds_sentence("status_quo", recommended_p_best=0.41, recommended_npv_mean=0.0,
+    ...               ahead="hybrid", ahead_p_best=0.58, ahead_npv_mean=-17.1e6,
+    ...               currency="EUR")
+    'The hybrid set-up comes out ahead in more of the draws (58% against 41% for the status quo), but when it falls behind, it falls further: on average it is worth -EUR 17.1 million, against EUR 0 for the status quo.'
+    """
+    return (
+        f"{_short_label(ahead).capitalize()} comes out ahead in more of the draws "
+        f"({chance(ahead_p_best)} against {chance(recommended_p_best)} for "
+        f"{_short_label(recommended)}), but when it falls behind, it falls further: on "
+        f"average it is worth {money(ahead_npv_mean, currency)}, against "
+        f"{money(recommended_npv_mean, currency)} for {_short_label(recommended)}."
+    )
+
+
+def _short_label(name: str) -> str:
+    """A scenario in a sentence, without its explanation: "the hybrid set-up"."""
+    return scenario_label(name).split(" (")[0]
+
+
 def evppi_sentence(value: float, currency: str, *, measured: bool = False) -> str:
     """What measuring the switching conversion exactly would be worth (EVPPI).
 
@@ -686,8 +723,10 @@ class DecisionLines(NamedTuple):
 
     ``title`` states the decision (with "after the pilot" when a pilot's counts replaced
     the prior); ``decision`` is the recommendation with its expected net present value
-    and chance of loss; ``flip`` the assumption the call hangs on; ``evppi`` what
-    measuring it is worth; ``pilot`` the pilot in one sentence, or None.
+    and chance of loss; ``odds``, when a permitted option is more often best than the one
+    recommended, why it is not recommended (else None); ``flip`` the assumption the call
+    hangs on; ``evppi`` what measuring it is worth; ``pilot`` the pilot in one sentence,
+    or None.
     """
 
     title: str
@@ -695,6 +734,7 @@ class DecisionLines(NamedTuple):
     flip: str
     evppi: str
     pilot: str | None
+    odds: str | None = None
 
 
 def decision_contender(results: ResultsFile) -> str | None:
@@ -746,6 +786,34 @@ def decision_lines(results: ResultsFile) -> DecisionLines:
             results.evppi_switch_conversion, results.currency, measured=results.pilot is not None
         ),
         pilot=pilot_sentence(results.pilot) if results.pilot is not None else None,
+        odds=_odds(results),
+    )
+
+
+def _odds(results: ResultsFile) -> str | None:
+    """The odds sentence when a permitted option is more often best than the recommended."""
+    chosen = results.scenarios[results.recommended]
+    others = [
+        (scenario.p_best, name)
+        for name, scenario in results.scenarios.items()
+        if name != results.recommended and scenario.permitted and scenario.p_best is not None
+    ]
+    if chosen.p_best is None or not others:
+        return None
+    p_best, ahead = max(others)
+    npv, chosen_npv = results.scenarios[ahead].npv_mean, chosen.npv_mean
+    if p_best <= chosen.p_best or npv is None or chosen_npv is None:
+        return None
+    if not (_defined(npv) and _defined(chosen_npv)):
+        return None
+    return odds_sentence(
+        results.recommended,
+        recommended_p_best=chosen.p_best,
+        recommended_npv_mean=chosen_npv,
+        ahead=ahead,
+        ahead_p_best=p_best,
+        ahead_npv_mean=npv,
+        currency=results.currency,
     )
 
 

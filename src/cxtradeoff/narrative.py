@@ -112,7 +112,11 @@ def headline_paragraph(results: ResultsFile) -> str:
     """The decision, as Markdown: what to do, the risk, the assumption it hangs on, and
     what measuring that assumption would be worth. The same sentences as the brief."""
     lines = decision_lines(results)
-    return f"**{escape_text(results.display_name)}. {lines.decision}** {lines.flip} {lines.evppi}"
+    odds = f" {lines.odds}" if lines.odds else ""
+    return (
+        f"**{escape_text(results.display_name)}. {lines.decision}**{odds} {lines.flip} "
+        f"{lines.evppi}"
+    )
 
 
 def executive_summary(results: ResultsFile) -> str:

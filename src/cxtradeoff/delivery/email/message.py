@@ -127,7 +127,7 @@ def _companies(manifest: Manifest, reports: Sequence[Attachment]) -> list[_Compa
         company = _one_line(entry.display_name or entry.profile or "") or None
         if lines is not None:
             title: str | None = _one_line(lines.title)
-            decision = [lines.decision] + ([lines.pilot] if lines.pilot else [])
+            decision = [lines.decision, *[x for x in (lines.odds, lines.pilot) if x]]
         elif head is not None:
             title = _one_line(decision_title(company or entry.title, head.scenario))
             decision = []
