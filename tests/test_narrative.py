@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cxtradeoff.contracts import ResultsFile
+from cxtradeoff.errors import ParameterError
 from cxtradeoff.formatting import break_even_words, chance, customers, money, share
 from cxtradeoff.narrative import (
     counts_one_off_costs,
@@ -128,7 +129,8 @@ def test_summary_escapes_a_hostile_display_name(telecom):
 
 
 def test_no_draws_no_recommendation():
-    with pytest.raises(Exception, match="at least 1 draw"):
+    # a ParameterError (exit status 2, no traceback), not any exception with these words
+    with pytest.raises(ParameterError, match="at least 1 draw"):
         build_results(load_profiles()["telecom"], ["hybrid"], draws=0)
 
 
