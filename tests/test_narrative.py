@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cxtradeoff.contracts import ResultsFile
-from cxtradeoff.formatting import chance, customers, money, share
+from cxtradeoff.errors import ParameterError
+from cxtradeoff.formatting import break_even_words, chance, customers, money, share
 from cxtradeoff.narrative import (
     counts_one_off_costs,
     decision_section,
@@ -78,9 +79,26 @@ def test_each_scenario_paragraph_gives_distribution_then_base_case(telecom):
     assert "With the status quo" not in text  # no paragraph for the status quo
 
 
-def test_the_break_even_is_given_under_both_valuations(telecom):
-    text = executive_summary(telecom.model_copy())
-    assert "lifetime value" in text and "replacement" in text
+def test_the_break_even_is_given_under_both_valuations(telecom, bank):
+    # Telecom's lifetime value is below the cost of a replacement: one break-even, said once.
+    same = executive_summary(telecom.model_copy())
+    assert (
+        "The break-even is the same whether a lost customer is valued at its lifetime value "
+        "or at the cost of winning a replacement (the replacement costs more)."
+    ) in same
+    # The retail bank's replacement costs less than its lifetime value, so the two valuations
+    # give two break-evens and the summary must give each figure under its own valuation
+    # (telecom alone only ever reached the sentence above, which names both words).
+    text = executive_summary(bank.model_copy())
+    for name in ("hybrid", "full_automation", "reversal"):
+        result = bank.scenarios[name]
+        clv = break_even_words(result.break_even_conversion_npv_clv)
+        replacement = break_even_words(result.break_even_conversion_npv_replacement)
+        assert clv != replacement, name
+        assert (
+            f"Valuing a lost customer at its lifetime value, the break-even is {clv}; "
+            f"at the cost of winning a replacement, {replacement}."
+        ) in text, name
 
 
 def test_one_off_costs_show_as_a_difference_between_the_two_break_evens(telecom):
@@ -111,7 +129,8 @@ def test_summary_escapes_a_hostile_display_name(telecom):
 
 
 def test_no_draws_no_recommendation():
-    with pytest.raises(Exception, match="at least 1 draw"):
+    # a ParameterError (exit status 2, no traceback), not any exception with these words
+    with pytest.raises(ParameterError, match="at least 1 draw"):
         build_results(load_profiles()["telecom"], ["hybrid"], draws=0)
 
 

@@ -173,11 +173,20 @@ def test_crontab_build_relies_on_its_own_lock_and_mails_only_after_success() -> 
 
 
 @pytest.mark.parametrize(
-    ("text", "low", "high"),
-    [("61", 0, 59), ("*/0", 0, 59), ("5-2", 0, 23), ("mon", 0, 59), ("1,x", 0, 7), ("32", 1, 31)],
+    ("text", "low", "high", "reason"),
+    [
+        ("61", 0, 59, "61 is outside 0..59"),
+        ("*/0", 0, 59, "step '0' must be >= 1"),
+        ("5-2", 0, 23, "range '5-2' runs backwards"),
+        ("mon", 0, 59, "'mon' is not a number"),
+        ("1,x", 0, 7, "'x' is not a number"),
+        ("32", 1, 31, "32 is outside 1..31"),
+    ],
 )
-def test_cron_field_checker_rejects_bad_fields(text: str, low: int, high: int) -> None:
-    with pytest.raises(ValueError):
+def test_cron_field_checker_rejects_bad_fields(text: str, low: int, high: int, reason: str) -> None:
+    # Each case must be refused for its own reason: without `match`, "*/0" passed on
+    # range()'s own ValueError for a zero step even with the checker's step test removed.
+    with pytest.raises(ValueError, match=re.escape(reason)):
         cron_values(text, low, high, [])
 
 
