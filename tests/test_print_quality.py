@@ -468,3 +468,52 @@ def test_the_html_has_a_table_of_contents_that_leads_to_each_section(
         ).is_visible()  # the printed report leads with the decision
     finally:
         page.close()
+
+
+#: a tablet held upright, the narrowest window the landing page is laid out for
+TABLET_WIDTH_PX = 768
+
+
+def local_links(page: Any) -> list[str]:
+    """Where the page's links lead inside the reports folder (no fragment, no host)."""
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    return [h.split("#")[0] for h in hrefs if not re.match(r"^([a-z]+:|#)", h)]
+
+
+@pytest.mark.slow
+def test_a_link_to_a_missing_file_is_caught(browser: Any, tmp_path: Path) -> None:
+    """The check below can fail: a landing page linking a brief that was never written."""
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
+    index = tmp_path / "index.html"
+    index.write_text('<a href="a.pdf">a</a> <a href="b.brief.pdf#page=1">b</a> <a href="#x">x</a>')
+    page = open_page(browser, index, width=SCREEN_WIDTH_PX, media="screen")
+    try:
+        links = local_links(page)
+    finally:
+        page.close()
+    assert links == ["a.pdf", "b.brief.pdf"]
+    assert [h for h in links if not (tmp_path / h).is_file()] == ["b.brief.pdf"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [SCREEN_WIDTH_PX, TABLET_WIDTH_PX])
+def test_the_landing_page_fits_and_every_link_leads_to_a_built_file(
+    built_reports: dict[str, Path], browser: Any, width: int
+) -> None:
+    """The page a director opens first, in a real browser: each company's brief, report
+    and notebook one click away, every link to a file the build wrote, no table spilling
+    out of the page on a desktop window or an upright tablet."""
+    from urllib.parse import unquote
+
+    out = built_reports["telecom"].parent
+    page = open_page(browser, out / "index.html", width=width, media="screen")
+    try:
+        links = local_links(page)
+        assert wide_tables(page) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        page.close()
+    for name in COMPANY_REPORTS:
+        assert {f"{name}.brief.pdf", f"{name}.pdf", f"{name}.html"} <= set(links), name
+    assert {"evidence.pdf", "comparison.pdf"} <= set(links)
+    assert [h for h in links if not (out / unquote(h)).is_file()] == []
