@@ -279,3 +279,49 @@ def test_the_roll_up_refuses_results_of_another_contract(tmp_path: Path) -> None
         portfolio.load_units([bad])
     with pytest.raises(DataValidationError, match="no results file given"):
         portfolio.load_units([])
+
+
+# --------------------------------------------------------------------------- the roll-up in print
+
+ROLL_UP_HEADINGS = (
+    "Totals by currency",
+    "Where the call is least certain",
+    "How sure is each unit's call?",
+    "Units ranked by expected net present value",
+)
+
+
+@pytest.mark.slow
+def test_the_roll_up_prints_without_overlaps_orphaned_headings_or_half_empty_pages(
+    tmp_path: Path,
+) -> None:
+    """The roll-up PDF as a director gets it, for a portfolio of 16 units (several pages,
+    units whose points lie together on the certainty chart): read back with printcheck
+    like every report."""
+    from cxtradeoff import printcheck
+    from cxtradeoff.cli import main
+
+    profiles = make_portfolio.write_portfolio(16, seed=5, out=tmp_path / "data" / "p.csv")
+    config = tmp_path / "reports.yaml"
+    config.write_text(make_portfolio.config_text(profiles, name="group", root=tmp_path))
+    raw = yaml.safe_load(config.read_text())
+    raw["reports"][0]["notebook"] = str(ROOT / NOTEBOOK)
+    raw["reports"][0]["inputs"] = [str(ROOT / "data" / "service_rules.csv")]
+    raw["reports"][0]["portfolio"]["notebook"] = str(ROOT / "notebooks" / "07-portfolio.ipynb")
+    config.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "out"
+    assert main(["build", "--config", str(config), "--out", str(out), "--jobs", "2",
+                 "--param", "draws=1000"]) == 0  # fmt: skip
+    pdf = out / "group.pdf"
+    overlaps = printcheck.overlapping_characters(pdf)
+    assert not overlaps, "\n".join(map(str, overlaps))
+    pages = printcheck.pdf_text(pdf)
+    assert printcheck.code_identifiers("\n".join(pages)) == []
+    assert printcheck.smallest_font_pt(pdf) >= 7.95
+    fill = printcheck.page_fill(pdf)
+    assert len(fill) >= 2 and all(f >= 2 / 3 for f in fill[:-1]), fill
+    for heading in ROLL_UP_HEADINGS:  # each with what it introduces, on the same page
+        (page,) = [p for p in pages if heading in p]
+        assert len(page.split(heading, 1)[1].strip()) > 150, heading
+    # the chart numbers the least certain units as the table does
+    assert "#" in pages[0] and "Numbered: the least certain units" in " ".join(pages)

@@ -207,6 +207,7 @@ def least_certain_table_html(frame: pd.DataFrame, count: int = 10) -> str:
     rows = least_certain(frame, count)
     shown = pd.DataFrame(
         {
+            "#": range(1, len(rows) + 1),  # the numbers on the certainty chart
             "Unit": rows["unit"],
             "Recommended": rows["recommended"].map(scenario_title),
             "Chance it is best": rows["p_best"].map(chance),
@@ -273,9 +274,11 @@ def portfolio_summary(frame: pd.DataFrame, *, least: int = 3) -> str:
 
 def certainty_chart(frame: pd.DataFrame, *, label: int = 5) -> Figure:
     """Each unit's chance of losing money against the chance that its recommended
-    scenario is the best, coloured by that scenario; the ``label`` least certain units
-    are named. Chances have no currency, so units of any currency share the chart."""
-    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 4.6))
+    scenario is the best, coloured by that scenario. The ``label`` least certain units
+    carry their number in the least-certain table (1 the least certain); labels of points
+    that lie together are stacked, never drawn over each other. Chances have no currency,
+    so units of any currency share the chart."""
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 4.2))
     for scenario, group in frame.groupby("recommended", sort=True):
         ax.scatter(
             group["p_best"],
@@ -287,21 +290,31 @@ def certainty_chart(frame: pd.DataFrame, *, label: int = 5) -> Figure:
             edgecolor="white",
             linewidth=0.5,
         )
-    for _, row in least_certain(frame, label).iterrows():
+    top = max(0.1, float(np.nanmax(frame["p_loss"])) * 1.15) if len(frame) else 1.0
+    placed: list[tuple[float, float]] = []  # label positions, in axes fractions
+    for number, (_, row) in enumerate(least_certain(frame, label).iterrows(), start=1):
+        x, y = float(row["p_best"]), float(row["p_loss"])
+        at = ((x + 0.02) / 1.04, (y + 0.02 * top) / (1.02 * top))
+        lift = 0
+        while any(abs(at[0] - px) < 0.035 and abs(at[1] + lift * 0.055 - py) < 0.05
+                  for px, py in placed):  # fmt: skip
+            lift += 1
+        placed.append((at[0], at[1] + lift * 0.055))
         ax.annotate(
-            str(row["unit"]),
-            (row["p_best"], row["p_loss"]),
-            xytext=(4, 4),
+            str(number),
+            (x, y),
+            xytext=(5, 3 + lift * 11),
             textcoords="offset points",
-            fontsize=8,
+            fontsize=8.5,
+            fontweight="bold",
+            arrowprops={"arrowstyle": "-", "color": "#888", "lw": 0.6} if lift else None,
         )
     ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(-0.02, max(0.1, float(np.nanmax(frame["p_loss"])) * 1.1) if len(frame) else 1)
+    ax.set_ylim(-0.02 * top, top)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
-    ax.set_xlabel("chance that the recommended scenario is the best")
-    ax.set_ylabel("chance of losing money")
-    ax.set_title("How sure is each unit's call?")
-    ax.legend(loc="upper right", frameon=True, title="recommended")
+    ax.set_xlabel("Chance that the recommended scenario is the best")
+    ax.set_ylabel("Chance of losing money")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="Recommended")
     fig.tight_layout()
     return fig
