@@ -1530,3 +1530,66 @@ def test_a_failed_brief_is_never_silently_replaced(briefs: Reports) -> None:
     _, chosen = prepare(briefs.dir, report_names=None)
     assert [a.name for a in chosen.attach] == ["telecom.brief"]
     assert [u.name for u in chosen.unavailable] == ["retail.brief"]
+
+
+# -------------------------------------------------------------------------- portfolios
+
+
+@pytest.fixture
+def portfolio(tmp_path: Path) -> Reports:
+    """A portfolio's build: 12 units (8 recommended hybrid, 4 the status quo), each with
+    its full report, and the roll-up that reads them; plus the evidence report."""
+    directory = tmp_path / "reports"
+    directory.mkdir()
+    entries: dict[str, Any] = {}
+    pdfs = {}
+    for i in range(1, 13):
+        name = f"group-unit-{i:03d}"
+        scenario = "hybrid" if i <= 8 else "status_quo"
+        pdfs[name] = make_pdf(directory / f"{name}.pdf", name)
+        entries[name] = report_entry(
+            name, title=f"Unit {i:03d}", unit_of="group",
+            headline={**TELECOM_HEADLINE, "scenario": scenario},
+        )  # fmt: skip
+    pdfs["group"] = make_pdf(directory / "group.pdf", "group")
+    entries["group"] = report_entry(
+        "group", title="Group: the decision, unit by unit", profile=None,
+        depends_on=[n for n in entries], outputs={"pdf": "group.pdf", "html": "group.html"},
+    )  # fmt: skip
+    pdfs["evidence"] = make_pdf(directory / "evidence.pdf", "evidence")
+    entries["evidence"] = report_entry("evidence", title="What the evidence says", profile=None)
+    write_manifest(directory, entries)
+    return Reports(directory, pdfs)
+
+
+def test_a_portfolio_goes_as_its_roll_up_with_its_units_counted_in_one_line(
+    portfolio: Reports, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One PDF for a portfolio of any size, not one per unit: the roll-up leads, the subject
+    counts the units by decision, the units are left for --full in one line."""
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(portfolio, "--to", "ana@example.com") == 0
+    msg = smtp_server.handler.message()
+    assert attachments(msg) == {
+        "cxtradeoff-group.pdf": portfolio.pdfs["group"],
+        "cxtradeoff-evidence.pdf": portfolio.pdfs["evidence"],
+    }
+    units = "12 units: AI assisting agents for 8, no AI for now for 4"
+    assert " ".join(msg["Subject"].split()) == f"Group: the decision, unit by unit: {units}"
+    text = body(msg, "plain").replace("\r\n", "\n")
+    assert text.startswith(f"Group: the decision, unit by unit\n{units}\n\n")
+    assert "Attached: 1 portfolio roll-up and 1 full report (PDF)." in text
+    assert "  - the reports of the 12 units of portfolio group (or name one with --report)" in text
+    assert "group-unit-001" not in text  # no unit listed one by one
+    assert "No model figures" not in text.split("What the evidence says")[0]  # not the roll-up
+    assert html.escape(units) in body(msg, "html")
+    # the roll-up alone
+    assert run_cli(portfolio, "--to", "bo@example.com", "--report", "group") == 0
+    assert list(attachments(smtp_server.handler.message())) == ["cxtradeoff-group.pdf"]
+    # --full sends every unit's report too; a unit asked for by name goes alone
+    assert run_cli(portfolio, "--to", "cy@example.com", "--full") == 0
+    assert len(attachments(smtp_server.handler.message())) == 14
+    subject = " ".join(smtp_server.handler.message()["Subject"].split())
+    assert subject.startswith("AI in customer service, 12 companies: AI assisting agents for 8;")
+    assert run_cli(portfolio, "--to", "di@example.com", "--report", "group-unit-003") == 0
+    assert list(attachments(smtp_server.handler.message())) == ["cxtradeoff-group-unit-003.pdf"]

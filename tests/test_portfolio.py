@@ -74,6 +74,10 @@ def test_a_portfolio_expands_to_one_report_per_unit_and_a_roll_up() -> None:
     assert rollup.depends_on == units and rollup.reads_results
     assert rollup.title == f"Portfolio group: {len(ids)} units"
     assert rollup.parameters["title"] == rollup.title
+    # each unit knows its roll-up (the e-mail sends the roll-up for them); nothing else does
+    assert {by_name[u].unit_of for u in units} == {"group"} and rollup.unit_of is None
+    plain = _parse({"name": "solo", "notebook": NOTEBOOK}).by_name()["solo"]
+    assert plain.unit_of is None
 
 
 @pytest.mark.parametrize(
@@ -300,6 +304,7 @@ def test_the_roll_up_prints_without_overlaps_orphaned_headings_or_half_empty_pag
     like every report."""
     from cxtradeoff import printcheck
     from cxtradeoff.cli import main
+    from cxtradeoff.contracts import load_manifest
 
     profiles = make_portfolio.write_portfolio(16, seed=5, out=tmp_path / "data" / "p.csv")
     config = tmp_path / "reports.yaml"
@@ -312,6 +317,9 @@ def test_the_roll_up_prints_without_overlaps_orphaned_headings_or_half_empty_pag
     out = tmp_path / "out"
     assert main(["build", "--config", str(config), "--out", str(out), "--jobs", "2",
                  "--param", "draws=1000"]) == 0  # fmt: skip
+    manifest = load_manifest(out / "manifest.json")  # the units are recorded as such
+    assert {e.unit_of for n, e in manifest.reports.items() if n != "group"} == {"group"}
+    assert manifest.reports["group"].unit_of is None
     pdf = out / "group.pdf"
     overlaps = printcheck.overlapping_characters(pdf)
     assert not overlaps, "\n".join(map(str, overlaps))

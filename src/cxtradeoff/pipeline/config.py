@@ -83,6 +83,8 @@ class ReportSpec:
     #: the export template (a folder of ``templates/``): ``cxtradeoff`` for a full report,
     #: ``brief`` for a one-page brief
     template: str = DEFAULT_TEMPLATE
+    #: for a unit of a portfolio, the name of the portfolio's roll-up report
+    unit_of: str | None = None
 
     @property
     def brief_of(self) -> str | None:
@@ -290,6 +292,8 @@ class _Context:
     #: report name -> its input digests (:attr:`ReportSpec.input_digests`), for the units
     #: of portfolios
     unit_digests: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: report name -> the roll-up of the portfolio it is a unit of
+    unit_of: dict[str, str] = field(default_factory=dict)
 
 
 def parse_config(
@@ -326,6 +330,7 @@ def parse_config(
     ]
     for spec in reports:  # a portfolio's units are keyed on their own rows of its file
         spec.input_digests = context.unit_digests.get(spec.name, {})
+        spec.unit_of = context.unit_of.get(spec.name)
     _check_dependencies(reports, problems)
     _check_overrides(context, problems)
     ordered = _order(reports, problems)
@@ -956,6 +961,7 @@ def _expand_portfolio(
         return []
     taken.update({report: f"a unit of {label}" for report in names})
     taken[name] = f"the roll-up of {label}"
+    ctx.unit_of.update({report: str(name) for report in names})
     return [*made, rollup]
 
 

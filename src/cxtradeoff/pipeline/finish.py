@@ -295,6 +295,7 @@ class Finisher:
             notebook=relative_name(spec.notebook, self.root),
             parameters=spec.parameters,
             depends_on=spec.depends_on,
+            unit_of=spec.unit_of,
             git_commit=self.commit,
             build_id=self.build_id,
             formats=list(self.formats),
@@ -308,7 +309,8 @@ class Finisher:
         if old is None:
             self.entries[spec.name] = self._entry(spec, **fields, **failure)
         else:
-            update = {"title": spec.title, "profile": spec.profile, **failure}
+            update = {"title": spec.title, "profile": spec.profile, "unit_of": spec.unit_of,
+                      **failure}  # fmt: skip
             self.entries[spec.name] = old.model_copy(update=update)
 
     def _commit(self, moves: Sequence[tuple[Path, str]] = (), removals: Sequence[str] = ()) -> None:

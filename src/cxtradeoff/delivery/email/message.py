@@ -90,6 +90,37 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def portfolio_line(manifest: Manifest, rollup: str) -> str | None:
+    """A roll-up's units by decision, in one line ("20 units: AI assisting agents for 14,
+    no AI for now for 6"); None when ``rollup`` is no portfolio's roll-up."""
+    units = [e for e in manifest.reports.values() if e.unit_of == rollup]
+    if not units:
+        return None
+    counts: dict[str, int] = {}
+    for entry in units:
+        words = decision_short(entry.headline.scenario) if entry.headline else "not built"
+        counts[words] = counts.get(words, 0) + 1
+    each = ", ".join(f"{words} for {n}" for words, n in counts.items())
+    return f"{len(units)} unit{'s' if len(units) != 1 else ''}: {each}"
+
+
+def _left_out_lines(left_out: Sequence[tuple[str, ReportEntry]]) -> list[str]:
+    """What was left for ``--full``, one line each; a portfolio's units in one line."""
+    lines: list[str] = []
+    units: dict[str, int] = {}
+    for name, entry in left_out:
+        if entry.unit_of is not None:
+            units[entry.unit_of] = units.get(entry.unit_of, 0) + 1
+        else:
+            lines.append(f"{_one_line(entry.title)} ({name})")
+    lines += [
+        f"the reports of the {n} unit{'s' if n != 1 else ''} of portfolio {rollup} (or name "
+        "one with --report)"
+        for rollup, n in units.items()
+    ]
+    return lines
+
+
 def _short_company(name: str) -> str:
     """A company's name for a subject listing several: without a trailing remark in
     parentheses ("Telecom operator (illustrative)" -> "Telecom operator")."""
@@ -112,6 +143,7 @@ class _Company:
     rows: list[tuple[str, str]] | None  # None: no model figures
     attachments: list[tuple[str, str]]  # (what it is, file name)
     forbidden: list[str]  # scenarios a binding rule forbids, with the rule
+    rollup: bool = False  # a portfolio's roll-up: its decision line counts its units
 
 
 def _companies(manifest: Manifest, reports: Sequence[Attachment]) -> list[_Company]:
@@ -131,8 +163,11 @@ def _companies(manifest: Manifest, reports: Sequence[Attachment]) -> list[_Compa
         elif head is not None:
             title = _one_line(decision_title(company or entry.title, head.scenario))
             decision = []
+        elif (units := portfolio_line(manifest, owner)) is not None:
+            title, decision = _one_line(entry.title), [units]
         else:
             title, decision = None, []
+        rollup = head is None and lines is None and bool(decision)
         out.append(
             _Company(
                 name=owner,
@@ -144,32 +179,53 @@ def _companies(manifest: Manifest, reports: Sequence[Attachment]) -> list[_Compa
                 rows=None if head is None else headline_rows(head, results),
                 attachments=[
                     (
-                        "One-page brief" if r.is_brief else "Full report",
+                        "One-page brief"
+                        if r.is_brief
+                        else "Portfolio roll-up"
+                        if rollup
+                        else "Full report",
                         attachment_filename(r.name),
                     )
                     for r in mine
                 ],
                 forbidden=forbidden_lines(results) if results is not None else [],
+                rollup=rollup,
             )
         )
     return out
+
+
+#: companies named in a subject for one decision, at most; past that they are counted
+SUBJECT_NAMES = 4
 
 
 def default_subject(manifest: Manifest, reports: Sequence[Attachment]) -> str:
     """The decision: for one company its decision title (the company and what to do);
     for several, how many and each decision in a few words; without any decision, the
     report's title or the number of reports."""
-    decided = [c for c in _companies(manifest, reports) if c.decision_title and c.scenario]
-    if len(decided) == 1:
+    companies = _companies(manifest, reports)
+    decided = [c for c in companies if c.decision_title and c.scenario]
+    rollups = [c for c in companies if c.rollup]
+    if len(decided) == 1 and not rollups:
         return str(decided[0].decision_title)
+    if len(rollups) == 1 and not decided:
+        return f"{rollups[0].decision_title}: {rollups[0].decision[0]}"
     if decided:
         by_decision: dict[str, list[str]] = {}
         for c in decided:
             by_decision.setdefault(decision_short(str(c.scenario)), []).append(
                 _short_company(c.company or c.title)
             )
-        each = "; ".join(f"{words} ({', '.join(names)})" for words, names in by_decision.items())
-        return f"AI in customer service, {len(decided)} companies: {each}"
+        if max(len(names) for names in by_decision.values()) > SUBJECT_NAMES:
+            each = "; ".join(f"{words} for {len(names)}" for words, names in by_decision.items())
+        else:
+            each = "; ".join(
+                f"{words} ({', '.join(names)})" for words, names in by_decision.items()
+            )
+        more = f", and {len(rollups)} portfolio roll-up{'s' if len(rollups) > 1 else ''}"
+        return f"AI in customer service, {len(decided)} companies: {each}" + (
+            more if rollups else ""
+        )
     date = manifest.built_at[:10]
     if len(reports) == 1:
         return f"cxtradeoff report: {_one_line(reports[0].entry.title)} (built {date})"
@@ -188,12 +244,14 @@ _BREAK_EVEN_NOTE = (
 )
 
 
-def _attached_line(reports: Sequence[Attachment]) -> str:
+def _attached_line(reports: Sequence[Attachment], rollups: int = 0) -> str:
     briefs = sum(r.is_brief for r in reports)
-    full = len(reports) - briefs
+    full = len(reports) - briefs - rollups
     parts = []
     if briefs:
         parts.append(f"{briefs} one-page decision brief{'s' if briefs != 1 else ''}")
+    if rollups:
+        parts.append(f"{rollups} portfolio roll-up{'s' if rollups != 1 else ''}")
     if full:
         parts.append(f"{full} full report{'s' if full != 1 else ''}")
     return f"Attached: {' and '.join(parts)} (PDF)."
@@ -230,15 +288,15 @@ def render_text(
     for c in companies:
         if c.decision_title:
             lines += [c.decision_title, *c.decision, ""]
-    lines += [_attached_line(reports), ""]
+    lines += [_attached_line(reports, sum(c.rollup for c in companies)), ""]
     for c in companies:
         lines += [c.title, "-" * min(len(c.title), 72)]
         if c.company:
             lines.append(f"  Company: {c.company}")
-        if c.rows is None:
-            lines.append(f"  {_NO_FIGURES}")
-        else:
+        if c.rows is not None:
             lines.extend(f"  {label}: {value}" for label, value in c.rows)
+        elif not c.rollup:
+            lines.append(f"  {_NO_FIGURES}")
         lines.extend(f"  {rule}" for rule in c.forbidden)
         lines.extend(f"  {what}: {file}" for what, file in c.attachments)
         lines.append("")
@@ -248,7 +306,7 @@ def render_text(
         lines.append("")
     if left_out:
         lines.append("Also built, not attached (the full reports go with --full):")
-        lines.extend(f"  - {_one_line(e.title)} ({n})" for n, e in left_out)
+        lines.extend(f"  - {line}" for line in _left_out_lines(left_out))
         lines.append("")
     if any(c.rows is not None for c in companies):
         lines.append(_BREAK_EVEN_NOTE)
@@ -280,13 +338,14 @@ def render_html(
                 f'<h2 style="font-size: 1.15em; margin-bottom: .2em;">{e(c.decision_title)}</h2>'
             )
             parts.extend(f'<p style="margin-top: 0;">{e(d)}</p>' for d in c.decision)
-    parts.append(f"<p>{e(_attached_line(reports))}</p>")
+    parts.append(f"<p>{e(_attached_line(reports, sum(c.rollup for c in companies)))}</p>")
     for c in companies:
         parts.append(f'<h3 style="font-size: 1em;">{e(c.title)}</h3>')
         if c.company:
             parts.append(f"<p>Company: {e(c.company)}</p>")
         if c.rows is None:
-            parts.append(f"<p>{e(_NO_FIGURES)}</p>")
+            if not c.rollup:
+                parts.append(f"<p>{e(_NO_FIGURES)}</p>")
         else:
             parts.append('<table style="border-collapse: collapse;">')
             parts.extend(
@@ -308,9 +367,7 @@ def render_html(
         parts.append(
             '<h3 style="font-size: 1em;">Also built, not attached (the full reports go with --full)</h3><ul>'
         )
-        parts.extend(
-            f"<li>{e(_one_line(entry.title))} (<code>{e(n)}</code>)</li>" for n, entry in left_out
-        )
+        parts.extend(f"<li>{e(line)}</li>" for line in _left_out_lines(left_out))
         parts.append("</ul>")
     if any(c.rows is not None for c in companies):
         parts.append(f"<p><small>{e(_BREAK_EVEN_NOTE)}</small></p>")

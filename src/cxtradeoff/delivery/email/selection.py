@@ -16,6 +16,13 @@ brief; ``full=True`` (``--full``) attaches the full report beside it. When the r
 chosen have briefs, a report without one (the evidence, the comparison) goes only with
 ``full`` or when asked for by name, and is listed as left for ``--full``; a build
 without any brief sends its reports as before.
+
+Portfolios
+----------
+A portfolio's roll-up stands for its units as a brief stands for its report: the roll-up
+is attached, and its units (``unit_of`` in the manifest) go only with ``full`` or when
+asked for by name, counted in one line rather than listed one by one. A message for a
+portfolio of two hundred units carries one PDF, not two hundred.
 """
 
 from __future__ import annotations
@@ -189,13 +196,15 @@ def choose(
         asked if asked is not None else list(dict.fromkeys(_owner(manifest, n) for n in reports))
     )
     briefs = {o: f"{o}{BRIEF_SUFFIX}" for o in owners if f"{o}{BRIEF_SUFFIX}" in reports}
+    rollups = {reports[o].unit_of for o in owners if reports[o].unit_of in owners}
     candidates: list[tuple[str, str]] = []  # (report to attach, the report it belongs to)
     left_out: list[tuple[str, ReportEntry]] = []
     for owner in owners:
         if owner in briefs:
             candidates.append((briefs[owner], owner))
         if owner not in briefs or full:
-            if full or asked is not None or not briefs:
+            covered = reports[owner].unit_of in rollups  # its roll-up goes instead
+            if full or asked is not None or owner in rollups or not (briefs or covered):
                 candidates.append((owner, owner))
             else:
                 left_out.append((owner, reports[owner]))
