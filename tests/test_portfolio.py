@@ -189,6 +189,16 @@ def test_editing_one_unit_rebuilds_that_unit_and_the_roll_up_alone(tmp_path: Pat
 # --------------------------------------------------------------------------- synthetic
 
 
+def _synthetic_config(profiles: Path, *, name: str, root: Path) -> dict:
+    """The configuration ``make_portfolio.py`` writes for ``profiles``, read back, with the
+    project's notebooks and rules file (the project lives elsewhere than ``root``)."""
+    raw = yaml.safe_load(make_portfolio.config_text(profiles, name=name, root=root))
+    raw["reports"][0]["notebook"] = str(ROOT / NOTEBOOK)
+    raw["reports"][0]["inputs"] = [str(ROOT / "data" / "service_rules.csv")]
+    raw["reports"][0]["portfolio"]["notebook"] = str(ROOT / "notebooks" / "07-portfolio.ipynb")
+    return raw
+
+
 def test_a_synthetic_portfolio_is_marked_synthetic_valid_and_reproducible(tmp_path: Path) -> None:
     from cxtradeoff.profiles import load_profiles
 
@@ -207,11 +217,7 @@ def test_a_synthetic_portfolio_is_marked_synthetic_valid_and_reproducible(tmp_pa
     )
     # its configuration expands to one report per unit and the roll-up
     config_file = tmp_path / "reports.yaml"
-    config_file.write_text(make_portfolio.config_text(out, name="syn", root=tmp_path))
-    raw = yaml.safe_load(config_file.read_text())
-    raw["reports"][0]["notebook"] = str(ROOT / NOTEBOOK)
-    raw["reports"][0]["inputs"] = [str(ROOT / "data" / "service_rules.csv")]
-    raw["reports"][0]["portfolio"]["notebook"] = str(ROOT / "notebooks" / "07-portfolio.ipynb")
+    raw = _synthetic_config(out, name="syn", root=tmp_path)
     config = parse_config(raw, path=config_file, root=tmp_path)
     assert [r.name for r in config.reports][:2] == ["syn-unit-001", "syn-unit-002"]
     assert len(config.reports) == 8 and config.reports[-1].name == "syn"
@@ -308,12 +314,7 @@ def test_the_roll_up_prints_without_overlaps_orphaned_headings_or_half_empty_pag
 
     profiles = make_portfolio.write_portfolio(16, seed=5, out=tmp_path / "data" / "p.csv")
     config = tmp_path / "reports.yaml"
-    config.write_text(make_portfolio.config_text(profiles, name="group", root=tmp_path))
-    raw = yaml.safe_load(config.read_text())
-    raw["reports"][0]["notebook"] = str(ROOT / NOTEBOOK)
-    raw["reports"][0]["inputs"] = [str(ROOT / "data" / "service_rules.csv")]
-    raw["reports"][0]["portfolio"]["notebook"] = str(ROOT / "notebooks" / "07-portfolio.ipynb")
-    config.write_text(yaml.safe_dump(raw))
+    config.write_text(yaml.safe_dump(_synthetic_config(profiles, name="group", root=tmp_path)))
     out = tmp_path / "out"
     assert main(["build", "--config", str(config), "--out", str(out), "--jobs", "2",
                  "--param", "draws=1000"]) == 0  # fmt: skip
