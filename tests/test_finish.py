@@ -244,3 +244,33 @@ def test_the_finisher_keeps_each_report_results_file_beside_its_entry(
                                versions={}, entries=entries)  # fmt: skip
     assert set(finisher.results) == {"spanish"}  # an unreadable one is left out, not fatal
     assert finisher.results["spanish"] == spanish
+
+
+def test_a_portfolio_roll_up_leads_the_landing_page_with_its_units_by_decision(
+    company_results,
+) -> None:
+    """A portfolio's roll-up is what a director opens first: above the units' rows, with its
+    units counted by decision; not among the evidence and the comparison."""
+    spanish, telecom, bank = (company_results[k] for k in ("spanish", "telecom", "bank"))
+    units = {"g-spanish": spanish, "g-telecom": telecom, "g-bank": bank}
+    manifest = Manifest(build_id="b", built_at="t", config="reports.yaml", reports={
+        **{n: _company_entry(r, unit_of="g") for n, r in units.items()},
+        "g": {"title": "Group <roll-up>", "notebook": "07.ipynb", "status": "ok",
+              "depends_on": list(units), "outputs": {"html": "g.html", "pdf": "g.pdf"}},
+        "evidence": {"title": "What customers say", "notebook": "01.ipynb", "status": "ok",
+                     "outputs": {"html": "evidence.html", "pdf": "evidence.pdf"}},
+    })  # fmt: skip
+    assert [r.recommended for r in units.values()].count("hybrid") == 2
+    rows = finish.portfolio_rows(manifest)
+    assert [(r["name"], r["units"]) for r in rows] == [
+        ("g", "3 units: AI assisting agents for 2, no AI for now for 1")
+    ]
+    companies, others = finish.landing_rows(manifest, units)
+    assert [c["name"] for c in companies] == list(units)
+    assert [o["name"] for o in others] == ["evidence"]  # the roll-up is not "other"
+    page = finish.render_index(manifest, results=units)
+    assert page.index("<h2>Portfolios</h2>") < page.index("<h2>Decisions</h2>")
+    assert '<a href="g.html">Group &lt;roll-up&gt;</a>' in page
+    assert "Each has its full report and its notebook." in page  # no brief promised
+    plain = finish.render_index(_manifest(a="A"))
+    assert "Portfolios" not in plain

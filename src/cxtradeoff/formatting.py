@@ -68,6 +68,7 @@ __all__ = [
     "scenario_label",
     "scenario_title",
     "share",
+    "units_by_decision",
     "verdict",
 ]
 
@@ -466,6 +467,21 @@ def decision_short(recommended: str) -> str:
     ('AI assisting agents', 'no AI for now')
     """
     return DECISION_SHORT.get(recommended, scenario_title(recommended).lower())
+
+
+def units_by_decision(scenarios: Sequence[str | None]) -> str:
+    """A portfolio's units counted by what each is recommended, in one line (None: a
+    unit not built).
+
+    >>> units_by_decision(["hybrid", "status_quo", "hybrid", None])
+    '4 units: AI assisting agents for 2, no AI for now for 1, not built for 1'
+    """
+    counts: dict[str, int] = {}
+    for scenario in scenarios:
+        words = decision_short(scenario) if scenario else "not built"
+        counts[words] = counts.get(words, 0) + 1
+    each = ", ".join(f"{words} for {n}" for words, n in counts.items())
+    return f"{len(scenarios)} unit{'s' if len(scenarios) != 1 else ''}: {each}"
 
 
 #: the recommendation as a decision, in a title

@@ -54,6 +54,7 @@ from cxtradeoff.formatting import (
     money,
     scenario_title,
     share,
+    units_by_decision,
 )
 from cxtradeoff.paths import PACKAGE_DIR
 from cxtradeoff.pipeline.config import BRIEF_SUFFIX, InputProblem, ReportSpec
@@ -574,6 +575,18 @@ def _other_row(name: str, entry: ReportEntry) -> dict[str, Any]:
     }
 
 
+def portfolio_rows(manifest: Manifest) -> list[dict[str, Any]]:
+    """The landing page's portfolio roll-ups, first on the page: each with its units
+    counted by decision (the units' own rows follow among the companies)."""
+    rows = []
+    for name, entry in manifest.reports.items():
+        units = [e for e in manifest.reports.values() if e.unit_of == name]
+        if units:
+            scenarios = [e.headline.scenario if e.headline else None for e in units]
+            rows.append({**_other_row(name, entry), "units": units_by_decision(scenarios)})
+    return rows
+
+
 def landing_rows(
     manifest: Manifest, results: Mapping[str, ResultsFile] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -581,13 +594,17 @@ def landing_rows(
 
     A report with a profile or a headline is a company's; ``NAME.brief`` is shown on the
     row of ``NAME`` (alone among the other reports when ``NAME`` is not in the manifest).
+    A portfolio's roll-up is neither: :func:`portfolio_rows` shows it.
     """
     results = results or {}
     reports = manifest.reports
+    rollups = {e.unit_of for e in reports.values() if e.unit_of in reports}
     companies: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     for name, entry in reports.items():
         if name.endswith(BRIEF_SUFFIX) and name.removesuffix(BRIEF_SUFFIX) in reports:
+            continue
+        if name in rollups:
             continue
         if entry.profile is not None or entry.headline is not None:
             brief = reports.get(f"{name}{BRIEF_SUFFIX}")
@@ -623,6 +640,7 @@ def render_index(manifest: Manifest, *, results: Mapping[str, ResultsFile] | Non
     companies, others = landing_rows(manifest, results)
     return str(
         _landing_template().render(
+            portfolios=portfolio_rows(manifest),
             companies=companies,
             others=others,
             build_id=manifest.build_id,

@@ -38,6 +38,7 @@ from cxtradeoff.formatting import (
     money,
     scenario_title,
     share,
+    units_by_decision,
 )
 
 
@@ -96,12 +97,7 @@ def portfolio_line(manifest: Manifest, rollup: str) -> str | None:
     units = [e for e in manifest.reports.values() if e.unit_of == rollup]
     if not units:
         return None
-    counts: dict[str, int] = {}
-    for entry in units:
-        words = decision_short(entry.headline.scenario) if entry.headline else "not built"
-        counts[words] = counts.get(words, 0) + 1
-    each = ", ".join(f"{words} for {n}" for words, n in counts.items())
-    return f"{len(units)} unit{'s' if len(units) != 1 else ''}: {each}"
+    return units_by_decision([e.headline.scenario if e.headline else None for e in units])
 
 
 def _left_out_lines(left_out: Sequence[tuple[str, ReportEntry]]) -> list[str]:
