@@ -1593,3 +1593,32 @@ def test_a_portfolio_goes_as_its_roll_up_with_its_units_counted_in_one_line(
     assert subject.startswith("AI in customer service, 12 companies: AI assisting agents for 8;")
     assert run_cli(portfolio, "--to", "di@example.com", "--report", "group-unit-003") == 0
     assert list(attachments(smtp_server.handler.message())) == ["cxtradeoff-group-unit-003.pdf"]
+
+
+def test_beside_briefs_a_portfolio_still_goes_as_its_roll_up(
+    portfolio: Reports, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build of company reports with briefs and a portfolio: the briefs and the roll-up
+    go, the evidence and the units are left for --full."""
+    from cxtradeoff.contracts import load_manifest
+
+    manifest = load_manifest(portfolio.dir / "manifest.json")
+    entries = {n: e.model_dump() for n, e in manifest.reports.items()}
+    entries["telecom"] = report_entry("telecom", title=TELECOM_TITLE, headline=TELECOM_HEADLINE)
+    entries["telecom.brief"] = report_entry(
+        "telecom.brief", title="Decision brief: telecom", profile=None, depends_on=["telecom"],
+        outputs={"pdf": "telecom.brief.pdf"},
+    )  # fmt: skip
+    brief = make_pdf(portfolio.dir / "telecom.brief.pdf", "telecom brief")
+    make_pdf(portfolio.dir / "telecom.pdf", "telecom")
+    write_manifest(portfolio.dir, entries)
+    use_server(monkeypatch, smtp_server.port)
+    assert run_cli(portfolio, "--to", "ana@example.com") == 0
+    msg = smtp_server.handler.message()
+    assert attachments(msg) == {
+        "cxtradeoff-telecom.brief.pdf": brief,
+        "cxtradeoff-group.pdf": portfolio.pdfs["group"],
+    }
+    text = body(msg, "plain")
+    assert "Attached: 1 one-page decision brief and 1 portfolio roll-up (PDF)." in text
+    assert "What the evidence says (evidence)" in text and "12 units of portfolio group" in text
