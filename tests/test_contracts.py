@@ -93,6 +93,23 @@ def test_manifest_model_reads_what_it_writes(tmp_path: Path) -> None:
     assert load_manifest(path) == manifest
 
 
+def test_a_portfolio_unit_names_its_roll_up_and_no_other_entry_gains_a_field(
+    tmp_path: Path,
+) -> None:
+    """``unit_of`` is written for a portfolio's units alone: a build without portfolios
+    writes the manifest it wrote before the field existed, which older readers accept."""
+    from cxtradeoff.contracts import write_model
+
+    entry = {"title": "T", "notebook": "n.ipynb", "status": "ok"}
+    manifest = Manifest(build_id="b", built_at="t", config="reports.yaml", reports={
+        "plain": entry, "unit": {**entry, "unit_of": "group"}, "group": entry})  # fmt: skip
+    path = write_model(manifest, tmp_path / "manifest.json")
+    written = json.loads(path.read_text(encoding="utf-8"))["reports"]
+    assert "unit_of" not in written["plain"] and "unit_of" not in written["group"]
+    assert written["unit"]["unit_of"] == "group"
+    assert load_manifest(path) == manifest
+
+
 @pytest.mark.parametrize("name", sorted(json_schemas()))
 def test_committed_json_schemas_match_the_models(name: str) -> None:
     committed = SCHEMAS / name

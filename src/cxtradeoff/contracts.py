@@ -313,8 +313,9 @@ class ReportEntry(_Contract):
     notebook: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list)
-    #: for a unit of a portfolio, the name of the portfolio's roll-up report
-    unit_of: str | None = None
+    #: for a unit of a portfolio, the name of the portfolio's roll-up report; written only
+    #: when set, so that a build without portfolios writes the manifest it always wrote
+    unit_of: str | None = Field(default=None, exclude_if=lambda value: value is None)
     inputs: dict[str, str] = Field(default_factory=dict)
     input_hash: str | None = None
     git_commit: str | None = None
