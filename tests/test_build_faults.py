@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -370,3 +371,26 @@ def test_a_broken_profiles_file_is_named_once_and_the_evidence_report_still_buil
         assert manifest.reports[name].error == f"not built: its input {profiles} cannot be used"
     assert manifest.reports["comparison"].status == "skipped"
     assert not (root / "out" / "failed").exists()  # no kernel ran for them
+
+
+def _run_to_a_reader_that_left(command: list[str]) -> int:
+    """Run ``command`` with standard output and error going to a pipe nobody reads any
+    more (``| head`` that has had its line, a log collector that died)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails with EPIPE
+    try:
+        return subprocess.run(command, stdout=write_end, stderr=write_end, check=False).returncode
+    finally:
+        os.close(write_end)
+
+
+def test_a_reader_that_goes_away_does_not_stop_the_build(
+    tiny_project: Path, build_command, read_manifest
+) -> None:
+    """The build finishes its work and exits with its own status, 0 here: not 1 (which
+    says a report failed) from a traceback nobody could read."""
+    assert _run_to_a_reader_that_left(build_command(tiny_project, "--formats", "html")) == 0
+    statuses = {n: e.status for n, e in read_manifest(tiny_project).reports.items()}
+    assert statuses and set(statuses.values()) == {"ok"}
+    listing = [sys.executable, "-m", "cxtradeoff.cli", "profiles"]
+    assert _run_to_a_reader_that_left(listing) == 0

@@ -9,9 +9,13 @@ standard error and their ``exit_code``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from cxtradeoff import __version__
 from cxtradeoff.errors import EXIT_INTERRUPTED, CxTradeoffError
@@ -38,7 +42,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class ReaderMayLeave:
+    """A text stream whose reader may go away (``cxtradeoff build | head``, a log collector
+    that died): a write to the closed pipe is dropped, and so is every later one, so that
+    the command finishes its work and exits with its own status rather than a traceback.
+
+    The stream's file descriptor is pointed at ``/dev/null`` once its pipe is closed, so
+    that the interpreter's last flush at exit does not fail either.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.reader_left = False
+
+    def _left(self) -> None:
+        self.reader_left = True
+        with contextlib.suppress(AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+
+    def write(self, text: str) -> int:
+        if not self.reader_left:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._left()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_left:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._left()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = ReaderMayLeave(out), ReaderMayLeave(err)
+    try:
+        return _main(argv)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
