@@ -394,3 +394,15 @@ def test_a_reader_that_goes_away_does_not_stop_the_build(
     assert statuses and set(statuses.values()) == {"ok"}
     listing = [sys.executable, "-m", "cxtradeoff.cli", "profiles"]
     assert _run_to_a_reader_that_left(listing) == 0
+
+
+def test_a_log_on_a_full_disk_does_not_stop_the_build(
+    tiny_project: Path, build_command, read_manifest
+) -> None:
+    """``>> build.log`` on a full partition (``/dev/full``: every write fails with ENOSPC):
+    the reports, on another disk, are built and the status is the build's."""
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(build_command(tiny_project, "--formats", "html"), stdout=full,
+                             stderr=full, check=False)  # fmt: skip
+    assert run.returncode == 0
+    assert {e.status for e in read_manifest(tiny_project).reports.values()} == {"ok"}

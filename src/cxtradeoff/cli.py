@@ -44,10 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 class ReaderMayLeave:
     """A text stream whose reader may go away (``cxtradeoff build | head``, a log collector
-    that died): a write to the closed pipe is dropped, and so is every later one, so that
-    the command finishes its work and exits with its own status rather than a traceback.
+    that died) or whose disk may fill (``>> build.log`` on a full partition): a write that
+    fails is dropped, and so is every later one, so that the command finishes its work and
+    exits with its own status rather than a traceback.
 
-    The stream's file descriptor is pointed at ``/dev/null`` once its pipe is closed, so
+    The stream's file descriptor is pointed at ``/dev/null`` once a write has failed, so
     that the interpreter's last flush at exit does not fail either.
     """
 
@@ -66,7 +67,7 @@ class ReaderMayLeave:
         if not self.reader_left:
             try:
                 return self._stream.write(text)
-            except BrokenPipeError:
+            except OSError:  # EPIPE, ENOSPC, EIO
                 self._left()
         return len(text)
 
@@ -74,7 +75,7 @@ class ReaderMayLeave:
         if not self.reader_left:
             try:
                 self._stream.flush()
-            except BrokenPipeError:
+            except OSError:
                 self._left()
 
     def __getattr__(self, name: str) -> Any:
