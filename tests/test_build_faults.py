@@ -401,7 +401,7 @@ def test_a_log_on_a_full_disk_does_not_stop_the_build(
 ) -> None:
     """``>> build.log`` on a full partition (``/dev/full``: every write fails with ENOSPC):
     the reports, on another disk, are built and the status is the build's."""
-    with open("/dev/full", "w") as full:
+    with Path("/dev/full").open("w") as full:
         run = subprocess.run(build_command(tiny_project, "--formats", "html"), stdout=full,
                              stderr=full, check=False)  # fmt: skip
     assert run.returncode == 0
