@@ -1622,3 +1622,27 @@ def test_beside_briefs_a_portfolio_still_goes_as_its_roll_up(
     text = body(msg, "plain")
     assert "Attached: 1 one-page decision brief and 1 portfolio roll-up (PDF)." in text
     assert "What the evidence says (evidence)" in text and "12 units of portfolio group" in text
+
+
+def test_a_message_too_large_for_the_server_says_its_size_and_what_to_send_instead(
+    portfolio: Reports, start_smtp_server: Any, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A server with a size limit (SIZE, RFC 1870) refuses the whole portfolio with --full:
+    nothing is sent, the message's size is given with what to send instead, and the roll-up
+    alone, sent next, fits."""
+    sizes = {}
+    for name, args in (("full", ["--all", "--full"]), ("roll-up", ["--report", "group"])):
+        eml = portfolio.dir.parent / f"{name}.eml"
+        assert run_cli(portfolio, "--to", "ana@example.com", *args, "--dry-run", str(eml)) == 0
+        sizes[name] = eml.stat().st_size
+    assert sizes["full"] > 2 * sizes["roll-up"]
+    small = start_smtp_server(data_size_limit=(sizes["full"] + sizes["roll-up"]) // 2)
+    use_server(monkeypatch, small.port)
+    capsys.readouterr()
+    assert run_cli(portfolio, "--to", "ana@example.com", "--full") == 4
+    err = capsys.readouterr().err
+    assert "552" in err and "MB: send fewer PDFs" in err and "--report NAME" in err
+    assert "Traceback" not in err and small.handler.envelopes == []
+    assert run_cli(portfolio, "--to", "ana@example.com", "--report", "group") == 0
+    assert list(attachments(small.handler.message())) == ["cxtradeoff-group.pdf"]

@@ -310,6 +310,11 @@ def deliver(
                     if isinstance(exc, smtplib.SMTPAuthenticationError)
                     else DeliveryError
                 )
+                if getattr(exc, "smtp_code", None) == 552:  # too large (RFC 1870)
+                    last += (
+                        f"; the message is {len(data) / 1e6:.1f} MB: send fewer PDFs (the "
+                        "briefs and roll-ups alone, without --full, or --report NAME)"
+                    )
                 failure = error(
                     f"not sent: {last} (permanent failure, not retried)",
                     attempts=attempt,
