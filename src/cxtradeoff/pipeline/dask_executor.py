@@ -450,9 +450,13 @@ class DaskExecutor:
                     f"--scheduler {self.scheduler}: no Dask scheduler answers there ({exc})"
                 ) from None
         else:
+            # The workers are the build's own and write to its terminal: their logs are kept
+            # off it (a worker lost, or the scheduler closing while a worker still beats, is
+            # logged by Dask with a traceback); what a report's task did comes back with it
+            # and is said by the build in its own words.
             self.cluster = LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR,
+                dashboard_address=None, silence_logs=logging.CRITICAL,
             )  # fmt: skip
             self.client = Client(self.cluster, set_as_default=False)
         try:
