@@ -20,6 +20,20 @@ settings.load_profile("cxtradeoff-ci" if os.environ.get("CI") else "cxtradeoff")
 KERNELSPEC = {"name": "cxtradeoff", "display_name": "Python (cxtradeoff)", "language": "python"}
 
 
+def load_make_portfolio():
+    """``benchmarks/make_portfolio.py`` as a module (the benchmarks are no package)."""
+    import importlib.util
+
+    from cxtradeoff.paths import ROOT
+
+    path = ROOT / "benchmarks" / "make_portfolio.py"
+    spec = importlib.util.spec_from_file_location("make_portfolio", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def make_notebook(path: Path, parameters: str, *cells: str, title: str = "Test report") -> Path:
     """Write a notebook: a title, a ``parameters`` cell, then code cells."""
     nb = nbformat.v4.new_notebook()

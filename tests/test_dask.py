@@ -16,22 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import load_make_portfolio
 from cxtradeoff.paths import ROOT
 
-
-def _load_make_portfolio():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "make_portfolio", ROOT / "benchmarks" / "make_portfolio.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_portfolio = _load_make_portfolio()
+make_portfolio = load_make_portfolio()
 
 DASK_MODULES = "sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed'))"
 

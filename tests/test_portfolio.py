@@ -4,13 +4,13 @@ synthetic portfolio of the benchmarks."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from conftest import load_make_portfolio
 from cxtradeoff.errors import ConfigError
 from cxtradeoff.paths import COMPANY_PROFILES, ROOT
 from cxtradeoff.pipeline.config import load_config, parse_config
@@ -18,17 +18,7 @@ from cxtradeoff.pipeline.config import load_config, parse_config
 NOTEBOOK = "notebooks/02-savings-vs-loyalty.ipynb"
 
 
-def _make_portfolio_module():
-    spec = importlib.util.spec_from_file_location(
-        "make_portfolio", ROOT / "benchmarks" / "make_portfolio.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_portfolio = _make_portfolio_module()
+make_portfolio = load_make_portfolio()
 
 
 def _entry(**portfolio: object) -> dict:

@@ -342,6 +342,14 @@ class Manifest(_Contract):
     packages: dict[str, str] = Field(default_factory=dict)
     reports: dict[str, ReportEntry] = Field(default_factory=dict)
 
+    def units_of(self, rollup: str) -> list[ReportEntry]:
+        """The entries of the portfolio units ``rollup`` rolls up (none: it is no roll-up)."""
+        return [entry for entry in self.reports.values() if entry.unit_of == rollup]
+
+    def rollups(self) -> set[str]:
+        """The reports of this manifest that are a portfolio's roll-up."""
+        return {e.unit_of for e in self.reports.values() if e.unit_of in self.reports}
+
 
 # --------------------------------------------------------------------------- reading
 

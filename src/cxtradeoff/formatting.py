@@ -32,7 +32,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # the contracts are core too; only their shape is needed here
-    from cxtradeoff.contracts import PilotResult, ResultsFile
+    from cxtradeoff.contracts import Manifest, PilotResult, ResultsFile
 
 __all__ = [
     "COLOURS",
@@ -63,6 +63,7 @@ __all__ = [
     "parameter_value",
     "pilot_sentence",
     "plain_words",
+    "portfolio_units_line",
     "reversibility",
     "scenario_colour",
     "scenario_label",
@@ -482,6 +483,15 @@ def units_by_decision(scenarios: Sequence[str | None]) -> str:
         counts[words] = counts.get(words, 0) + 1
     each = ", ".join(f"{words} for {n}" for words, n in counts.items())
     return f"{len(scenarios)} unit{'s' if len(scenarios) != 1 else ''}: {each}"
+
+
+def portfolio_units_line(manifest: Manifest, rollup: str) -> str | None:
+    """A roll-up's units by decision (:func:`units_by_decision`), as the manifest records
+    them; None when ``rollup`` rolls up no unit."""
+    units = manifest.units_of(rollup)
+    if not units:
+        return None
+    return units_by_decision([e.headline.scenario if e.headline else None for e in units])
 
 
 #: the recommendation as a decision, in a title

@@ -119,6 +119,17 @@ def headline_paragraph(results: ResultsFile) -> str:
     )
 
 
+def _scenario_paragraphs(results: ResultsFile) -> list[str]:
+    """A paragraph for each scenario but the status quo, each followed by a blank line."""
+    lines: list[str] = []
+    for scenario, result in results.scenarios.items():
+        if scenario != "status_quo":
+            years = results.horizon_years
+            paragraph = scenario_paragraph(scenario, result, currency=results.currency, years=years)
+            lines += [paragraph, ""]
+    return lines
+
+
 def executive_summary(results: ResultsFile) -> str:
     """The executive summary of a company's results, as Markdown.
 
@@ -128,16 +139,7 @@ def executive_summary(results: ResultsFile) -> str:
         The decision paragraph (:func:`headline_paragraph`), then one paragraph per
         scenario other than the status quo, then where the chances come from.
     """
-    lines = [headline_paragraph(results), ""]
-    for scenario, result in results.scenarios.items():
-        if scenario == "status_quo":
-            continue
-        lines += [
-            scenario_paragraph(
-                scenario, result, currency=results.currency, years=results.horizon_years
-            ),
-            "",
-        ]
+    lines = [headline_paragraph(results), "", *_scenario_paragraphs(results)]
     lines.append(
         f"Scenarios are ranked on their expected net present value over {results.draws:,} "
         f"Monte Carlo draws (seed {results.seed}) in which every uncertain input varies at "
@@ -194,15 +196,7 @@ def decision_section(results: ResultsFile) -> str:
 def scenarios_section(results: ResultsFile) -> str:
     """Each scenario other than the status quo in a paragraph, then how scenarios are
     ranked, as Markdown under the heading "Scenario by scenario"."""
-    lines = ["## Scenario by scenario", ""]
-    for scenario, result in results.scenarios.items():
-        if scenario != "status_quo":
-            lines += [
-                scenario_paragraph(
-                    scenario, result, currency=results.currency, years=results.horizon_years
-                ),
-                "",
-            ]
+    lines = ["## Scenario by scenario", "", *_scenario_paragraphs(results)]
     lines.append(
         f"Scenarios are ranked on their expected net present value over {results.draws:,} "
         "Monte Carlo draws in which every uncertain input varies at once, the same draws for "

@@ -52,9 +52,9 @@ from cxtradeoff.formatting import (
     decision_title,
     forbidden_lines,
     money,
+    portfolio_units_line,
     scenario_title,
     share,
-    units_by_decision,
 )
 from cxtradeoff.paths import PACKAGE_DIR
 from cxtradeoff.pipeline.config import BRIEF_SUFFIX, InputProblem, ReportSpec
@@ -578,13 +578,11 @@ def _other_row(name: str, entry: ReportEntry) -> dict[str, Any]:
 def portfolio_rows(manifest: Manifest) -> list[dict[str, Any]]:
     """The landing page's portfolio roll-ups, first on the page: each with its units
     counted by decision (the units' own rows follow among the companies)."""
-    rows = []
-    for name, entry in manifest.reports.items():
-        units = [e for e in manifest.reports.values() if e.unit_of == name]
-        if units:
-            scenarios = [e.headline.scenario if e.headline else None for e in units]
-            rows.append({**_other_row(name, entry), "units": units_by_decision(scenarios)})
-    return rows
+    return [
+        {**_other_row(name, entry), "units": units}
+        for name, entry in manifest.reports.items()
+        if (units := portfolio_units_line(manifest, name)) is not None
+    ]
 
 
 def landing_rows(
@@ -598,7 +596,7 @@ def landing_rows(
     """
     results = results or {}
     reports = manifest.reports
-    rollups = {e.unit_of for e in reports.values() if e.unit_of in reports}
+    rollups = manifest.rollups()
     companies: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     for name, entry in reports.items():

@@ -36,9 +36,9 @@ from cxtradeoff.formatting import (
     decision_title,
     forbidden_lines,
     money,
+    portfolio_units_line,
     scenario_title,
     share,
-    units_by_decision,
 )
 
 
@@ -89,15 +89,6 @@ def attachment_filename(name: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def portfolio_line(manifest: Manifest, rollup: str) -> str | None:
-    """A roll-up's units by decision, in one line ("20 units: AI assisting agents for 14,
-    no AI for now for 6"); None when ``rollup`` is no portfolio's roll-up."""
-    units = [e for e in manifest.reports.values() if e.unit_of == rollup]
-    if not units:
-        return None
-    return units_by_decision([e.headline.scenario if e.headline else None for e in units])
 
 
 def _left_out_lines(left_out: Sequence[tuple[str, ReportEntry]]) -> list[str]:
@@ -159,7 +150,7 @@ def _companies(manifest: Manifest, reports: Sequence[Attachment]) -> list[_Compa
         elif head is not None:
             title = _one_line(decision_title(company or entry.title, head.scenario))
             decision = []
-        elif (units := portfolio_line(manifest, owner)) is not None:
+        elif (units := portfolio_units_line(manifest, owner)) is not None:
             title, decision = _one_line(entry.title), [units]
         else:
             title, decision = None, []

@@ -196,7 +196,7 @@ def choose(
         asked if asked is not None else list(dict.fromkeys(_owner(manifest, n) for n in reports))
     )
     briefs = {o: f"{o}{BRIEF_SUFFIX}" for o in owners if f"{o}{BRIEF_SUFFIX}" in reports}
-    rollups = {reports[o].unit_of for o in owners if reports[o].unit_of in owners}
+    rollups = manifest.rollups() & set(owners)
     candidates: list[tuple[str, str]] = []  # (report to attach, the report it belongs to)
     left_out: list[tuple[str, ReportEntry]] = []
     for owner in owners:
